@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+"""labctl: the belediye-iac lab of real Debian 12 hosts under rootful podman.
+
+    labctl.py image            build (or reuse) the base image, cached by recipe hash
+    labctl.py up [HOST ...]    network, apt proxy and lab hosts from inventories/lab (idempotent)
+    labctl.py down             remove every lab and molecule container, the network, bridge and proxy
+    labctl.py status           what is running
+    labctl.py molecule-create  --instance-config FILE NAME[:pardus] ...   (molecule's create step)
+    labctl.py molecule-destroy NAME ...                                    (molecule's destroy step)
+
+Facts this file relies on are recorded in ../shared/research/testhosts.md: podman 4.3 needs the runc
+runtime and capped ulimits here (lab/containers.conf), netavark deletes an empty bridge (so the lab
+anchors its bridge with a veth end), and conmon must not inherit our stdout/stderr.
+Everything the lab creates carries the label belediye.lab, so `down` can find leftovers of a killed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "lab"
+STATE = ROOT / ".lab"
+CACHE = ROOT / ".cache" / "lab"
+
+NETWORK = "belediye-lab"
+BRIDGE = "blab0"
+ANCHOR = ("blab0a", "blab0b")  # veth pair that keeps the bridge alive while no host runs
+SUBNET = ipaddress.ip_network("10.231.0.0/24")
+GATEWAY = "10.231.0.1"
+DYNAMIC_RANGE = "10.231.0.128/25"  # molecule instances; fixed lab hosts use .11-.99
+PROXY_PORT = 3142
+IMAGE_REPO = "localhost/belediye-debian12"
+IMAGE_TAG_LAB = f"{IMAGE_REPO}:lab"
+LABEL = "belediye.lab"
+CONTAINER_PREFIX = "lab-"
+SSH_USER = "ansible"
+SSH_DIR = STATE / "ssh"
+SSH_KEY = SSH_DIR / "id_ed25519"
+KNOWN_HOSTS = SSH_DIR / "known_hosts"
+PODMAN_ENV = dict(os.environ, CONTAINERS_CONF=str(LAB / "containers.conf"))
+
+
+def log(msg: str) -> None:
+    print(f"labctl: {msg}", flush=True)
+
+
+def die(msg: str) -> None:
+    print(f"labctl: error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def run(cmd: list[str], check: bool = True, quiet: bool = False, **kw) -> subprocess.CompletedProcess:
+    """Run a command without handing it our stdout (a daemon that inherits it keeps pipes open)."""
+    kw.setdefault("env", PODMAN_ENV)
+    res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, **kw)
+    if check and res.returncode != 0:
+        die(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip() or res.stdout.strip()}")
+    if not quiet and res.returncode != 0:
+        log(f"note: {' '.join(cmd[:4])}...: {res.stderr.strip()}")
+    return res
+
+
+def podman(*args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+    return run(["podman", *args], check=check, quiet=quiet)
+
+
+# --------------------------------------------------------------------------- machine preparation
+def apt_sources() -> list[tuple[str, list[str]]]:
+    """(URI, suites) of the machine's own apt sources, one-line and deb822 formats."""
+    found: list[tuple[str, list[str]]] = []
+    files = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for f in files:
+        if not f.is_file():
+            continue
+        text = f.read_text(errors="replace")
+        if f.suffix == ".sources":
+            for stanza in re.split(r"\n\s*\n", text):
+                fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, re.M))
+                if "URIs" in fields:
+                    for uri in fields["URIs"].split():
+                        found.append((uri, fields.get("Suites", "").split()))
+        else:
+            for line in text.splitlines():
+                m = re.match(r"^\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", line)
+                if m:
+                    found.append((m.group(1), [m.group(2)]))
+    return found
+
+
+def debian_mirrors() -> tuple[str, str, list[str]]:
+    """The machine's Debian mirror and security mirror, and every host name they use."""
+    main = security = None
+    for uri, suites in apt_sources():
+        if not uri.startswith("http://"):
+            continue
+        if any(s == "bookworm-security" for s in suites):
+            security = security or uri.rstrip("/")
+        elif any(s == "bookworm" for s in suites):
+            main = main or uri.rstrip("/")
+    main = main or "http://deb.debian.org/debian"
+    security = security or "http://deb.debian.org/debian-security"
+    hosts = sorted({re.sub(r"^http://([^/:]+).*", r"\1", u) for u in (main, security)})
+    return main, security, hosts
+
+
+def prepare_machine() -> None:
+    """Kernel settings shared by all rootful containers (systemd needs one inotify instance each)."""
+    wanted = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}
+    for key, value in wanted.items():
+        path = Path("/proc/sys") / key.replace(".", "/")
+        try:
+            if int(path.read_text()) < value:
+                path.write_text(str(value))
+        except OSError as exc:
+            log(f"warning: cannot raise {key} ({exc}); many hosts may fail to boot")
+    for tool in ("podman", "runc", "mmdebstrap", "squid", "ssh", "ssh-keygen", "zstd"):
+        if not shutil.which(tool):
+            die(f"{tool} is not installed: run `make deps` (scripts/deps.sh) first")
+
+
+# --------------------------------------------------------------------------- image
+def recipe_hash() -> str:
+    h = hashlib.sha256()
+    for f in sorted((LAB / "image").iterdir()):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def image_ref() -> str:
+    return f"{IMAGE_REPO}:{recipe_hash()}"
+
+
+def image_exists(ref: str) -> bool:
+    return podman("image", "exists", ref, check=False, quiet=True).returncode == 0
+
+
+def ensure_image() -> str:
+    ref = image_ref()
+    tarball = CACHE / f"belediye-debian12-{recipe_hash()}.tar.zst"
+    if not image_exists(ref):
+        if not tarball.exists():
+            main, security, _ = debian_mirrors()
+            log(f"building base image {ref} from {main} (a few minutes, once per recipe)")
+            CACHE.mkdir(parents=True, exist_ok=True)
+            partial = tarball.with_suffix(".partial.tar.zst")
+            t0 = time.monotonic()
+            res = subprocess.run(
+                [str(LAB / "image" / "build.sh"), str(partial), main, security],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+            )
+            if res.returncode != 0:
+                partial.unlink(missing_ok=True)
+                die(f"image build failed:\n{res.stderr[-3000:]}")
+            partial.rename(tarball)
+            log(f"image built in {time.monotonic() - t0:.0f}s: {tarball}")
+        log(f"importing {tarball.name}")
+        podman(
+            "import",
+            "--change",
+            "CMD=/sbin/init",
+            "--change",
+            "STOPSIGNAL=SIGRTMIN+3",
+            "--change",
+            f"LABEL={LABEL}.recipe={recipe_hash()}",
+            str(tarball),
+            ref,
+        )
+    podman("tag", ref, IMAGE_TAG_LAB)
+    # Drop tarballs of older recipes: one cached image per machine is enough.
+    for old in CACHE.glob("belediye-debian12-*.tar.zst"):
+        if old != tarball and tarball.exists():
+            old.unlink()
+    return ref
+
+
+# --------------------------------------------------------------------------- network
+def link_exists(name: str) -> bool:
+    return run(["ip", "link", "show", name], check=False, quiet=True).returncode == 0
+
+
+def network_config_file() -> Path:
+    return Path("/etc/containers/networks") / f"{NETWORK}.json"
+
+
+def ensure_network() -> None:
+    cfg = network_config_file()
+    if podman("network", "exists", NETWORK, check=False, quiet=True).returncode != 0:
+        if link_exists(BRIDGE):  # a bridge left by a killed run blocks `network create`
+            delete_bridge()
+        podman(
+            "network",
+            "create",
+            "--internal",
+            "--disable-dns",
+            "--subnet",
+            str(SUBNET),
+            "--gateway",
+            GATEWAY,
+            "--ip-range",
+            DYNAMIC_RANGE,
+            "--label",
+            LABEL,
+            NETWORK,
+        )
+    data = json.loads(cfg.read_text())
+    if data.get("network_interface") != BRIDGE:
+        data["network_interface"] = BRIDGE
+        cfg.write_text(json.dumps(data, indent=5))
+    if not link_exists(BRIDGE):
+        run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    if f"{GATEWAY}/" not in run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE]).stdout:
+        run(["ip", "addr", "add", f"{GATEWAY}/{SUBNET.prefixlen}", "dev", BRIDGE])
+    if not link_exists(ANCHOR[0]):
+        run(["ip", "link", "add", ANCHOR[0], "type", "veth", "peer", "name", ANCHOR[1]])
+    run(["ip", "link", "set", ANCHOR[0], "master", BRIDGE])
+    for dev in (ANCHOR[0], ANCHOR[1], BRIDGE):
+        run(["ip", "link", "set", dev, "up"])
+
+
+def delete_bridge() -> None:
+    for dev in (ANCHOR[0], BRIDGE):
+        if link_exists(dev):
+            run(["ip", "link", "del", dev], check=False)
+
+
+# --------------------------------------------------------------------------- apt proxy (squid)
+SQUID_DIR = STATE / "squid"
+SQUID_PID = SQUID_DIR / "squid.pid"
+SQUID_CACHE = ROOT / ".cache" / "squid"
+
+
+def squid_config() -> str:
+    _, _, hosts = debian_mirrors()
+    return f"""# generated by lab/labctl.py: apt proxy for the lab hosts, Debian mirrors only
+http_port {GATEWAY}:{PROXY_PORT}
+pid_filename {SQUID_PID}
+cache_effective_user proxy
+acl lab src {SUBNET}
+acl mirrors dstdomain {" ".join(hosts)}
+acl Safe_ports port 80
+http_access deny !Safe_ports
+http_access allow lab mirrors
+http_access deny all
+cache_dir ufs {SQUID_CACHE} 4096 16 256
+maximum_object_size 512 MB
+cache_mem 64 MB
+collapsed_forwarding on
+refresh_pattern -i (InRelease|Release|Release\\.gpg|Packages.*|Sources.*|Translation.*)$ 0 0% 60 refresh-ims
+refresh_pattern -i \\.(deb|udeb)$ 129600 100% 129600
+refresh_pattern . 0 20% 4320
+access_log {SQUID_DIR}/access.log
+cache_log {SQUID_DIR}/cache.log
+cache_store_log none
+logfile_rotate 0
+coredump_dir {SQUID_DIR}
+shutdown_lifetime 1 seconds
+"""
+
+
+def pid_alive(pidfile: Path, comm: str) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+        if comm in Path(f"/proc/{pid}/comm").read_text():
+            return pid
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def ensure_proxy() -> None:
+    SQUID_DIR.mkdir(parents=True, exist_ok=True)
+    SQUID_CACHE.mkdir(parents=True, exist_ok=True)
+    conf = SQUID_DIR / "squid.conf"
+    text = squid_config()
+    changed = not conf.exists() or conf.read_text() != text
+    conf.write_text(text)
+    shutil.chown(SQUID_DIR, "proxy", "proxy")
+    run(["chown", "-R", "proxy:proxy", str(SQUID_CACHE)])
+    pid = pid_alive(SQUID_PID, "squid")
+    if pid and not changed:
+        return
+    if pid:
+        stop_proxy()
+    SQUID_PID.unlink(missing_ok=True)  # stale pid file of a killed run
+    if not (SQUID_CACHE / "00").exists():
+        run(["squid", "-z", "--foreground", "-f", str(conf)])
+    run(["squid", "-f", str(conf)])
+    for _ in range(50):
+        try:
+            socket.create_connection((GATEWAY, PROXY_PORT), timeout=0.5).close()
+            log(f"apt proxy listening on {GATEWAY}:{PROXY_PORT}")
+            return
+        except OSError:
+            time.sleep(0.2)
+    die(f"squid did not start; see {SQUID_DIR / 'cache.log'}")
+
+
+def stop_proxy() -> None:
+    pid = pid_alive(SQUID_PID, "squid")
+    if pid:
+        run(["squid", "-f", str(SQUID_DIR / "squid.conf"), "-k", "shutdown"], check=False)
+        for _ in range(50):
+            if not pid_alive(SQUID_PID, "squid") and not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    # Squid's helpers can linger after a kill; they hold the bridge address.
+    run(["pkill", "-f", f"squid -f {SQUID_DIR}"], check=False, quiet=True)
+    SQUID_PID.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- hosts
+def ensure_ssh_key() -> None:
+    SSH_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not SSH_KEY.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "belediye-lab", "-f", str(SSH_KEY)])
+    pub = SSH_KEY.with_suffix(".pub").read_text()
+    (SSH_DIR / "authorized_keys").write_text(pub)
+    os.chmod(SSH_DIR / "authorized_keys", 0o644)
+    KNOWN_HOSTS.touch()
+
+
+def forget_host_key(address: str) -> None:
+    run(["ssh-keygen", "-f", str(KNOWN_HOSTS), "-R", address], check=False, quiet=True)
+
+
+def lab_inventory_hosts() -> dict[str, dict]:
+    """The lab hosts: every host of group `linux` in inventories/lab, with its address and flavour."""
+    res = run(
+        [str(ROOT / ".venv" / "bin" / "ansible-inventory"), "-i", str(ROOT / "inventories" / "lab"), "--list"],
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")),
+        cwd=ROOT,
+    )
+    inv = json.loads(res.stdout)
+    hostvars = inv.get("_meta", {}).get("hostvars", {})
+
+    def members(group: str) -> set[str]:
+        node = inv.get(group, {})
+        found = set(node.get("hosts", []))
+        for child in node.get("children", []):
+            found |= members(child)
+        return found
+
+    hosts = {}
+    for name in sorted(members("linux")):
+        hv = hostvars.get(name, {})
+        addr = hv.get("ansible_host")
+        if not addr or ipaddress.ip_address(addr) not in SUBNET:
+            die(f"lab host {name}: ansible_host {addr!r} is not in the lab subnet {SUBNET}")
+        hosts[name] = {"address": addr, "flavour": hv.get("lab_flavour", "debian")}
+    return hosts
+
+
+def container_info(name: str) -> dict | None:
+    res = podman("container", "inspect", name, check=False, quiet=True)
+    if res.returncode != 0:
+        return None
+    return json.loads(res.stdout)[0]
+
+
+def create_host(container: str, hostname: str, address: str | None, flavour: str, role: str) -> str:
+    """Create and start one host; returns its address. Any old container of that name is replaced."""
+    if container_info(container):
+        podman("rm", "--force", "--time", "2", container, check=False)
+    args = [
+        "create",
+        "--name",
+        container,
+        "--hostname",
+        hostname,
+        "--label",
+        f"{LABEL}={role}",
+        "--label",
+        f"{LABEL}.flavour={flavour}",
+        "--runtime",
+        "runc",
+        "--pull",
+        "never",
+        "--systemd",
+        "always",
+        "--network",
+        NETWORK,
+        "--dns",
+        "127.0.0.1",
+        "--no-hosts",
+        "--cap-add",
+        "NET_ADMIN",
+        "--volume",
+        f"{SSH_DIR / 'authorized_keys'}:/home/{SSH_USER}/.ssh/authorized_keys:ro",
+    ]
+    if address:
+        args += ["--ip", address]
+    podman(*args, image_ref(), "/sbin/init")
+    # Files a host needs before it boots: its apt proxy, and for a Pardus desktop Pardus's identity.
+    proxy = STATE / "01proxy"
+    proxy.write_text(
+        f'Acquire::http::Proxy "http://{GATEWAY}:{PROXY_PORT}";\n'
+        'Acquire::http::Pipeline-Depth "0";\nAcquire::Retries "3";\n'
+    )
+    podman("cp", str(proxy), f"{container}:/etc/apt/apt.conf.d/01proxy")
+    if flavour == "pardus":
+        podman("cp", str(LAB / "pardus" / "os-release"), f"{container}:/usr/lib/os-release")
+        podman("cp", str(LAB / "pardus" / "lsb-release"), f"{container}:/etc/lsb-release")
+    podman("start", container)
+    info = container_info(container)
+    got = info["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
+    forget_host_key(got)
+    return got
+
+
+def host_is_current(container: str, address: str, flavour: str) -> bool:
+    info = container_info(container)
+    if not info or info["State"]["Status"] != "running":
+        return False
+    labels = info["Config"].get("Labels") or {}
+    nets = info.get("NetworkSettings", {}).get("Networks", {})
+    return (
+        info["ImageName"] == image_ref()
+        and labels.get(f"{LABEL}.flavour") == flavour
+        and nets.get(NETWORK, {}).get("IPAddress") == address
+    )
+
+
+def wait_for_ssh(addresses: dict[str, str], timeout: float = 120) -> None:
+    """Wait until every host has booted and answers SSH with the lab key."""
+    pending = dict(addresses)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, addr in list(pending.items()):
+            res = subprocess.run(
+                ssh_command(addr) + ["systemctl is-system-running --wait >/dev/null 2>&1; true"],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=60,
+            )
+            if res.returncode == 0:
+                del pending[name]
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        die(f"hosts did not answer SSH within {timeout:.0f}s: {', '.join(sorted(pending))}")
+
+
+def ssh_command(address: str) -> list[str]:
+    return [
+        "ssh",
+        "-i",
+        str(SSH_KEY),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=3",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        f"UserKnownHostsFile={KNOWN_HOSTS}",
+        f"{SSH_USER}@{address}",
+    ]
+
+
+def lab_containers(role: str | None = None) -> list[str]:
+    flt = f"label={LABEL}" if role is None else f"label={LABEL}={role}"
+    res = podman("ps", "-a", "--filter", flt, "--format", "{{.Names}}")
+    return [n for n in res.stdout.split() if n]
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_image(_args) -> None:
+    prepare_machine()
+    t0 = time.monotonic()
+    ref = ensure_image()
+    log(f"image ready: {ref} ({time.monotonic() - t0:.1f}s)")
+
+
+def cmd_up(args) -> None:
+    t0 = time.monotonic()
+    prepare_machine()
+    ensure_image()
+    ensure_ssh_key()
+    ensure_network()
+    ensure_proxy()
+    hosts = lab_inventory_hosts()
+    if args.hosts:
+        unknown = set(args.hosts) - set(hosts)
+        if unknown:
+            die(f"not lab hosts: {', '.join(sorted(unknown))}")
+        hosts = {k: v for k, v in hosts.items() if k in args.hosts}
+    # Leftover lab containers of hosts no longer in the inventory.
+    wanted = {CONTAINER_PREFIX + h for h in hosts}
+    if not args.hosts:
+        for stale in set(lab_containers("host")) - wanted:
+            log(f"removing stale container {stale}")
+            podman("rm", "--force", "--time", "2", stale, check=False)
+    started = {}
+    for name, h in hosts.items():
+        container = CONTAINER_PREFIX + name
+        if host_is_current(container, h["address"], h["flavour"]):
+            continue
+        log(f"starting {name} ({h['address']}, {h['flavour']})")
+        create_host(container, name, h["address"], h["flavour"], "host")
+        started[name] = h["address"]
+    wait_for_ssh({n: h["address"] for n, h in hosts.items()})
+    log(f"lab up: {len(hosts)} hosts ({len(started)} started) in {time.monotonic() - t0:.1f}s")
+
+
+def cmd_down(_args) -> None:
+    t0 = time.monotonic()
+    names = lab_containers()
+    if names:
+        podman("rm", "--force", "--time", "2", *names, check=False)
+    if podman("network", "exists", NETWORK, check=False, quiet=True).returncode == 0:
+        podman("network", "rm", "--force", NETWORK, check=False)
+    stop_proxy()
+    delete_bridge()
+    if KNOWN_HOSTS.exists():
+        KNOWN_HOSTS.unlink()
+    log(f"lab down: removed {len(names)} containers, network, bridge and proxy in {time.monotonic() - t0:.1f}s")
+
+
+def cmd_status(_args) -> None:
+    res = podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}\t{{.Status}}\t{{.Labels}}")
+    print(res.stdout.strip() or "no lab containers")
+    print(f"network {NETWORK}: {'present' if podman('network', 'exists', NETWORK, check=False, quiet=True).returncode == 0 else 'absent'}")
+    print(f"bridge {BRIDGE}: {'present' if link_exists(BRIDGE) else 'absent'}")
+    print(f"apt proxy: {'running' if pid_alive(SQUID_PID, 'squid') else 'stopped'}")
+
+
+def cmd_molecule_create(args) -> None:
+    """Create molecule instances on the lab network and write molecule's instance config."""
+    prepare_machine()
+    ensure_image()
+    ensure_ssh_key()
+    ensure_network()
+    ensure_proxy()
+    instances = []
+    addresses = {}
+    for spec in args.names:
+        name, _, flavour = spec.partition(":")
+        flavour = flavour or "debian"
+        container = f"mol-{name}"
+        addr = create_host(container, name, None, flavour, "molecule")
+        addresses[name] = addr
+        instances.append(
+            {
+                "instance": name,
+                "address": addr,
+                "user": SSH_USER,
+                "port": 22,
+                "identity_file": str(SSH_KEY),
+                "become_method": "sudo",
+            }
+        )
+    wait_for_ssh(addresses)
+    Path(args.instance_config).write_text(json.dumps(instances, indent=2) + "\n")
+    log(f"molecule instances ready: {', '.join(f'{k}={v}' for k, v in addresses.items())}")
+
+
+def cmd_molecule_destroy(args) -> None:
+    names = [f"mol-{n.partition(':')[0]}" for n in args.names]
+    existing = [n for n in names if container_info(n)]
+    if existing:
+        podman("rm", "--force", "--time", "2", *existing, check=False)
+
+
+def cmd_ssh_config(_args) -> None:
+    """Print the SSH options the lab inventory uses (for humans: `ssh $(labctl.py ssh-config) ansible@IP`)."""
+    print(" ".join(ssh_command("HOST")[:-1]))
+
+
+def main() -> None:
+    if os.geteuid() != 0:
+        die("the lab uses rootful podman: run as root")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("image").set_defaults(func=cmd_image)
+    up = sub.add_parser("up")
+    up.add_argument("hosts", nargs="*")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down").set_defaults(func=cmd_down)
+    sub.add_parser("status").set_defaults(func=cmd_status)
+    sub.add_parser("ssh-config").set_defaults(func=cmd_ssh_config)
+    mc = sub.add_parser("molecule-create")
+    mc.add_argument("--instance-config", required=True)
+    mc.add_argument("names", nargs="+")
+    mc.set_defaults(func=cmd_molecule_create)
+    md = sub.add_parser("molecule-destroy")
+    md.add_argument("names", nargs="+")
+    md.set_defaults(func=cmd_molecule_destroy)
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

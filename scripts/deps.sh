@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what the control node and the lab need on a fresh Debian 12 machine (run as root):
+# podman with runc (crun refuses this kernel's cgroup layout), mmdebstrap for the base image,
+# squid as the lab's apt proxy, and the kernel limits that many systemd containers need.
+# Idempotent and quick when everything is present.
+set -euo pipefail
+
+need=()
+for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 squid; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  # squid without recommends (no squid-openssl extras); the rest as Debian ships them.
+  apt-get install -y -q --no-install-recommends squid >/dev/null
+  apt-get install -y -q "${need[@]}" >/dev/null
+fi
+# The packaged squid service is not used (the lab runs its own squid on its bridge); on a
+# machine with systemd keep it from holding port 3128 and from running as an open proxy.
+if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+  systemctl disable --now squid >/dev/null 2>&1 || true
+fi
+sysctl -q -w fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288 || \
+  echo "deps: warning: cannot raise inotify limits; more than ~20 lab hosts may fail to boot" >&2

@@ -85,7 +85,16 @@ def test_inventory_group_vars_override_org_group_vars(tmp_path: Path) -> None:
 def test_playbook_runs_see_org_group_vars(foreign_inventory: Path) -> None:
     """Not only the inventory listing: a real run templating the variable sees it (debug connects nowhere)."""
     res = subprocess.run(
-        [str(BIN / "ansible"), "-i", str(foreign_inventory), "yabanci01", "-m", "ansible.builtin.debug", "-a", "var=org_name"],
+        [
+            str(BIN / "ansible"),
+            "-i",
+            str(foreign_inventory),
+            "yabanci01",
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            "var=org_name",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,87 @@
+"""The common baseline, end to end across lab hosts: people log in, sudo works, logs travel."""
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .conftest import BIN, ROOT, SSH_CONFIG
+
+
+@pytest.fixture(scope="module")
+def admin_key(tmp_path_factory, vault_value) -> Path:
+    key = tmp_path_factory.mktemp("admin") / "id_ed25519"
+    key.write_text(vault_value("vault_lab_admin_ssh_private_key").rstrip("\n") + "\n")
+    key.chmod(0o600)
+    return key
+
+
+def ssh_as(user: str, key: Path, host: str, command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ssh", "-F", str(SSH_CONFIG), "-o", "ControlMaster=no", "-i", str(key), "-l", user, host, command],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("host", ["app01", "pardus01"])
+def test_administrator_logs_in_with_key_and_sudoes_with_vault_password(admin_key, vault_value, host):
+    who = ssh_as("deniz.kaya", admin_key, host, "id -un")
+    assert who.returncode == 0, who.stderr
+    assert who.stdout.strip() == "deniz.kaya"
+    password = vault_value("vault_lab_admin_password").rstrip("\n")
+    sudo = ssh_as("deniz.kaya", admin_key, host, "sudo -S -p '' id -u", stdin=password + "\n")
+    assert sudo.returncode == 0, sudo.stderr
+    assert sudo.stdout.strip() == "0"
+
+
+def test_sudo_refuses_a_wrong_password(admin_key):
+    sudo = ssh_as("deniz.kaya", admin_key, "app01", "sudo -S -p '' id -u", stdin="yanlis-parola\n")
+    assert sudo.returncode != 0
+
+
+def test_departed_administrator_has_no_account_anywhere(lab_hosts):
+    for name, h in lab_hosts.items():
+        assert not h.user("eski.yonetici").exists, f"eski.yonetici still exists on {name}"
+
+
+def test_administrator_account_carries_its_request_reference(lab_hosts):
+    for name, h in lab_hosts.items():
+        assert "2026/9001" in h.user("deniz.kaya").gecos, name
+
+
+def test_every_host_forwards_its_logs_to_the_log_server(lab_hosts):
+    marker = f"belediye-it-{uuid.uuid4()}"
+    senders = [n for n in lab_hosts if n != "log01"]
+    for name in senders:
+        lab_hosts[name].run(f"logger -t integration-test {marker}-{name}")
+    log01 = lab_hosts["log01"]
+    day = log01.check_output("date +%F")
+    missing = set(senders)
+    for _ in range(60):
+        for name in list(missing):
+            if log01.run(f"grep -q {marker}-{name} /var/log/remote/{name}/{day}.log").rc == 0:
+                missing.discard(name)
+        if not missing:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"logs of {sorted(missing)} never reached log01")
+
+
+def test_a_check_mode_plan_of_the_converged_lab_changes_nothing():
+    """The plan a sysadmin reads before applying must be trustworthy: after converge it is empty."""
+    res = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/site.yml", "--check", "--diff"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(Path.home())},
+    )
+    assert res.returncode == 0, res.stdout[-3000:]
+    recap = [line for line in res.stdout.splitlines() if " : ok=" in line]
+    assert recap, res.stdout[-2000:]
+    assert all("changed=0 " in line for line in recap), "\n".join(recap)

@@ -1,0 +1,149 @@
+"""playbooks/validate.yml refuses malformed inventory data before any change, and says where.
+
+Each row copies the lab inventory to a temporary directory, breaks one thing in it, runs the
+validation playbook (which reads data only and connects to no host) and checks that the run
+fails with a message naming the host, the variable and the problem. The control rows show that
+the untouched lab and production inventories pass.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+VAULT_STUB = ROOT / "tests" / "fixtures" / "production-vault-stub.yml"
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIovCe+iYZ7wSSNpmfzMQ4L+Sp9s5JPFm1r1RxaNj+2o x@lab"
+ADMIN = {"name": "ali.veli", "comment": "Ali Veli", "talep": "2026/0777", "ssh_keys": [KEY]}
+
+
+def admin(**changes):
+    entry = {**ADMIN, **changes}
+    return [{k: v for k, v in entry.items() if v is not None}]
+
+
+def run_playbook(playbook: str, inventory: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), f"playbooks/{playbook}", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def lab_copy(tmp_path: Path) -> Path:
+    inv = tmp_path / "lab"
+    shutil.copytree(ROOT / "inventories" / "lab", inv)
+    (inv / "host_vars").mkdir(exist_ok=True)
+    return inv
+
+
+def set_host_vars(inv: Path, host: str, values: dict) -> None:
+    (inv / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(values, allow_unicode=True))
+
+
+# (id, host, variables set on that host, substrings the failure must contain besides the host name)
+MALFORMED = [
+    ("timezone-is-a-list", "app01", {"common_timezone": ["Europe/Istanbul"]}, ["common_timezone"]),
+    ("timezone-not-a-zone-name", "app01", {"common_timezone": "Istanbul saati"}, ["common_timezone", "Istanbul saati"]),
+    ("no-ntp-server", "app01", {"common_ntp_servers": []}, ["common_ntp_servers"]),
+    ("ntp-server-not-a-name", "app01", {"common_ntp_servers": ["ntp bad!"]}, ["common_ntp_servers", "ntp bad!"]),
+    ("rsyslog-port-out-of-range", "mail01", {"common_rsyslog_port": 70000}, ["common_rsyslog_port", "70000"]),
+    ("rsyslog-protocol-unknown", "mail01", {"common_rsyslog_protocol": "sctp"}, ["common_rsyslog_protocol", "sctp"]),
+    ("log-server-bad-address", "mail01", {"common_rsyslog_server": "10.231.0.300"}, ["common_rsyslog_server"]),
+    ("sudo-nopasswd-not-bool", "app01", {"common_sudo_nopasswd": "belki"}, ["common_sudo_nopasswd"]),
+    ("apt-proxy-not-a-url", "app01", {"common_apt_proxy": "proxy.lab:3142"}, ["common_apt_proxy"]),
+    ("locale-malformed", "pardus01", {"common_locales": ["tr_TR.UTF-8", "turkce"]}, ["common_locales", "turkce"]),
+    ("default-locale-not-generated", "pardus01", {"common_default_locale": "de_DE.UTF-8"}, ["common_default_locale"]),
+    (
+        "hosts-entry-bad-ip",
+        "app01",
+        {"common_hosts_entries": [{"ip": "10.231.0.999", "names": ["x"]}]},
+        ["10.231.0.999"],
+    ),  # noqa: E501
+    ("admin-state-unknown", "app01", {"common_admins": admin(state="disabled")}, ["common_admins", "disabled"]),
+    ("admin-without-talep", "app01", {"common_admins": admin(talep=None)}, ["common_admins", "talep"]),
+    ("admin-talep-malformed", "app01", {"common_admins": admin(talep="yok")}, ["common_admins", "talep"]),
+    ("admin-name-not-posix", "app01", {"common_admins": admin(name="Ali Veli")}, ["common_admins", "Ali Veli"]),
+    ("admin-named-root", "app01", {"common_admins": admin(name="root")}, ["common_admins", "root"]),
+    ("admin-without-keys", "app01", {"common_admins": admin(ssh_keys=[])}, ["common_admins", "ssh_keys"]),
+    (
+        "admin-key-malformed",
+        "app01",
+        {"common_admins": admin(ssh_keys=["ssh-rsa kisa"])},
+        ["common_admins", "ssh_keys"],
+    ),  # noqa: E501
+    ("admin-duplicated", "app01", {"common_admins": admin() + admin()}, ["common_admins", "ali.veli"]),
+    ("admin-password-not-a-hash", "app01", {"common_admins": admin(password_hash="parola123")}, ["password_hash"]),  # noqa: S106
+    ("host-address-in-dhcp-range", "app01", {"ansible_host": "10.231.0.130"}, ["ansible_host", "10.231.0.130"]),
+    ("host-address-duplicated", "app01", {"ansible_host": "10.231.0.11"}, ["ansible_host", "10.231.0.11"]),
+    ("host-address-outside-plan", "app01", {"ansible_host": "192.168.50.5"}, ["192.168.50.5"]),
+    ("host-address-is-gateway", "app01", {"ansible_host": "10.231.0.1"}, ["10.231.0.1", "gateway"]),
+]
+
+
+@pytest.mark.parametrize(("host", "values", "expected"), [row[1:] for row in MALFORMED], ids=[r[0] for r in MALFORMED])
+def test_malformed_inventory_is_refused_with_host_variable_and_problem(lab_copy, host, values, expected):
+    set_host_vars(lab_copy, host, values)
+    res = run_playbook("validate.yml", lab_copy)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, f"validation accepted {values}:\n{out[-3000:]}"
+    failure = "\n".join(line for line in out.splitlines() if "ERROR" in line or "fatal:" in line)
+    assert host in failure, out[-3000:]
+    for text in expected:
+        assert text in out, f"{text!r} not in the failure:\n{out[-3000:]}"
+
+
+def test_broken_ip_plan_is_refused(lab_copy):
+    plan_file = lab_copy / "group_vars" / "all" / "ipplan.yml"
+    plan = yaml.safe_load(plan_file.read_text())
+    plan["ipplan"]["sites"]["lab"]["vlans"]["lab"]["gateway"] = "10.232.0.1"
+    plan_file.write_text(yaml.safe_dump(plan))
+    res = run_playbook("validate.yml", lab_copy)
+    assert res.returncode != 0
+    assert "gateway 10.232.0.1 is outside subnet 10.231.0.0/24" in res.stdout
+
+
+def test_password_hash_never_appears_in_the_output(lab_copy):
+    secret = "$6$gizlituz$" + "a" * 20
+    set_host_vars(lab_copy, "app01", {"common_admins": admin(password_hash=secret, ssh_keys=[])})
+    res = run_playbook("validate.yml", lab_copy, "-v")
+    assert res.returncode != 0
+    assert "gizlituz" not in res.stdout + res.stderr
+
+
+def test_site_stops_before_any_host_is_contacted(lab_copy):
+    """With bad data, site.yml fails in validation; the play that changes hosts never starts."""
+    set_host_vars(lab_copy, "app01", {"common_rsyslog_port": 0})
+    res = run_playbook("site.yml", lab_copy)
+    assert res.returncode != 0
+    assert "PLAY [Inventory data is valid before anything changes]" in res.stdout
+    assert "PLAY [Every Linux host has the common baseline]" not in res.stdout
+    assert "Gathering Facts" not in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("inventory", "extra"),
+    [("inventories/lab", []), ("inventories/production", ["-e", f"@{VAULT_STUB}"])],
+    ids=["lab", "production-with-vault-stand-ins"],
+)
+def test_repository_inventories_pass_validation(inventory, extra):
+    res = run_playbook("validate.yml", ROOT / inventory, *extra)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    assert "failed=0" in res.stdout
+
+
+def test_production_vault_stub_covers_every_vaulted_variable():
+    vault_file = ROOT / "inventories" / "production" / "group_vars" / "all" / "vault.yml"
+    vaulted = {line.split(":")[0] for line in vault_file.read_text().splitlines() if line.startswith("vault_")}
+    stub = set(yaml.safe_load(VAULT_STUB.read_text()))
+    assert vaulted
+    assert vaulted == stub

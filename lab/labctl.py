@@ -273,11 +273,15 @@ shutdown_lifetime 1 seconds
 
 
 def pid_alive(pidfile: Path, comm: str) -> int | None:
+    """The pid in pidfile if that process runs and is `comm`. A zombie is dead: in a sandbox whose
+    PID 1 does not reap, a killed daemon stays in the process table with its name."""
     try:
         pid = int(pidfile.read_text().strip())
-        if comm in Path(f"/proc/{pid}/comm").read_text():
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+        if comm in name and state not in "ZX":
             return pid
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         pass
     return None
 
@@ -296,6 +300,7 @@ def ensure_proxy() -> None:
         return
     if pid:
         stop_proxy()
+    kill_orphan_squids()  # workers of a killed run still hold the port
     SQUID_PID.unlink(missing_ok=True)  # stale pid file of a killed run
     if not (SQUID_CACHE / "00").exists():
         run(["squid", "-z", "--foreground", "-f", str(conf)])
@@ -320,9 +325,18 @@ def stop_proxy() -> None:
             time.sleep(0.2)
         else:
             os.kill(pid, signal.SIGKILL)
-    # Squid's helpers can linger after a kill; they hold the bridge address.
-    run(["pkill", "-f", f"squid -f {SQUID_DIR}"], check=False, quiet=True)
+    kill_orphan_squids()
     SQUID_PID.unlink(missing_ok=True)
+
+
+def kill_orphan_squids() -> None:
+    """Squid's worker (`(squid-1) --kid squid-1 -f ...`) outlives a killed master and keeps the port."""
+    pattern = f"-f {SQUID_DIR / 'squid.conf'}"
+    run(["pkill", "-KILL", "-f", "--", pattern], check=False, quiet=True)
+    for _ in range(25):
+        if run(["pgrep", "-f", "--", pattern], check=False, quiet=True).returncode != 0:
+            return
+        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- hosts

@@ -4,9 +4,10 @@
 #   scripts/test.sh                 all stages
 #   scripts/test.sh lint unit       only the named stages (deps and venv always run)
 #
-# Stages: lint, unit, image, molecule, lab. The lab stage brings the lab up, converges it
-# with playbooks/site.yml twice (the second run must change nothing) and runs the
-# integration tests. Whatever a stage brings up is torn down at the end, even on failure.
+# Stages: lint, unit, image, molecule, lab, lablife. The lab stage brings the lab up,
+# converges it with playbooks/site.yml twice (the second run must change nothing) and runs
+# the integration tests. lablife then checks lab/labctl.py itself on that lab: `up` twice,
+# recovery from a killed run, and a `down` that leaves nothing behind. Whatever a stage brings up is torn down at the end, even on failure.
 # A failing stage does not stop the later ones, so one run shows every failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 export PATH="$PWD/.venv/bin:$PATH"
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint unit image molecule lab)
+[ ${#stages[@]} -gt 0 ] || stages=(lint unit image molecule lab lablife)
 declare -a summary=()
 failed=0
 suite_start=$(date +%s)
@@ -86,11 +87,15 @@ stage_lab() {
   pytest -q tests/integration
 }
 
+stage_lablife() {
+  pytest -q -p no:cacheprovider tests/lab
+}
+
 run_stage deps scripts/deps.sh || exit 1
 run_stage venv scripts/venv.sh || exit 1
 for s in "${stages[@]}"; do
   case $s in
-    lint | unit | image | molecule | lab) run_stage "$s" "stage_$s" ;;
+    lint | unit | image | molecule | lab | lablife) run_stage "$s" "stage_$s" ;;
     *) echo "unknown stage: $s" >&2; failed=1 ;;
   esac
 done

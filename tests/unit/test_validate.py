@@ -33,7 +33,8 @@ def run_playbook(playbook: str, inventory: Path, *extra: str) -> subprocess.Comp
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        # No fact cache: validation must not lean on facts left by an earlier run.
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_CACHE_PLUGIN": "memory"},
         timeout=300,
     )
 

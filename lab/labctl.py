@@ -78,10 +78,10 @@ def podman(*args: str, check: bool = True, quiet: bool = False) -> subprocess.Co
 
 
 # --------------------------------------------------------------------------- machine preparation
-def apt_sources() -> list[tuple[str, list[str]]]:
+def apt_sources(etc_apt: Path = Path("/etc/apt")) -> list[tuple[str, list[str]]]:
     """(URI, suites) of the machine's own apt sources, one-line and deb822 formats."""
     found: list[tuple[str, list[str]]] = []
-    files = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    files = [etc_apt / "sources.list", *sorted((etc_apt / "sources.list.d").glob("*"))]
     for f in files:
         if not f.is_file():
             continue
@@ -100,10 +100,10 @@ def apt_sources() -> list[tuple[str, list[str]]]:
     return found
 
 
-def debian_mirrors() -> tuple[str, str, list[str]]:
+def debian_mirrors(etc_apt: Path = Path("/etc/apt")) -> tuple[str, str, list[str]]:
     """The machine's Debian mirror and security mirror, and every host name they use."""
     main = security = None
-    for uri, suites in apt_sources():
+    for uri, suites in apt_sources(etc_apt):
         if not uri.startswith("http://"):
             continue
         if any(s == "bookworm-security" for s in suites):

@@ -1,0 +1,88 @@
+"""The pure parts of lab/labctl.py: which mirror the lab may reach, and when the image is rebuilt."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "lab"))
+import labctl  # noqa: E402
+
+DEB822 = """Types: deb
+URIs: http://mirror.example.tr/debian
+Suites: bookworm bookworm-updates
+Components: main
+
+Types: deb
+URIs: http://security.example.tr/debian-security
+Suites: bookworm-security
+Components: main
+"""
+ONE_LINE = """# comment
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://ftp.tr.debian.org/debian bookworm main
+deb http://ftp.tr.debian.org/debian-security bookworm-security main
+"""
+NOT_DEBIAN = "deb https://packages.cloud.example.com/apt cloud-sdk-bookworm main\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "main", "security", "hosts"),
+    [
+        (
+            {"sources.list.d/debian.sources": DEB822},
+            "http://mirror.example.tr/debian",
+            "http://security.example.tr/debian-security",
+            ["mirror.example.tr", "security.example.tr"],
+        ),
+        (
+            {"sources.list": ONE_LINE, "sources.list.d/cloud.list": NOT_DEBIAN},
+            "http://ftp.tr.debian.org/debian",
+            "http://ftp.tr.debian.org/debian-security",
+            ["ftp.tr.debian.org"],
+        ),
+        (
+            {"sources.list.d/cloud.list": NOT_DEBIAN},
+            "http://deb.debian.org/debian",
+            "http://deb.debian.org/debian-security",
+            ["deb.debian.org"],
+        ),
+    ],
+    ids=["deb822-two-mirrors", "one-line-with-options-and-a-foreign-https-source", "no-debian-source-falls-back"],
+)
+def test_debian_mirrors_come_from_the_machine_sources(tmp_path, files, main, security, hosts):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert labctl.debian_mirrors(tmp_path) == (main, security, hosts)
+
+
+def test_squid_allows_only_the_lab_subnet_to_the_debian_mirrors(monkeypatch):
+    monkeypatch.setattr(labctl, "debian_mirrors", lambda: ("http://a/debian", "http://b/sec", ["a.tr", "b.tr"]))
+    conf = labctl.squid_config()
+    assert f"http_port {labctl.GATEWAY}:{labctl.PROXY_PORT}" in conf
+    assert "acl mirrors dstdomain a.tr b.tr" in conf
+    assert conf.index("http_access allow lab mirrors") < conf.index("http_access deny all")
+    assert "http_access allow all" not in conf
+
+
+def test_recipe_hash_changes_with_the_recipe(tmp_path, monkeypatch):
+    (tmp_path / "image").mkdir()
+    (tmp_path / "image" / "packages.txt").write_text("systemd\n")
+    monkeypatch.setattr(labctl, "LAB", tmp_path)
+    first = labctl.recipe_hash()
+    assert labctl.recipe_hash() == first
+    (tmp_path / "image" / "packages.txt").write_text("systemd\nvim\n")
+    assert labctl.recipe_hash() != first
+
+
+def test_lab_network_constants_agree_with_the_lab_inventory():
+    import yaml
+
+    main = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/main.yml").read_text())
+    plan = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/ipplan.yml").read_text())["ipplan"]
+    vlan = plan["sites"]["lab"]["vlans"]["lab"]
+    assert main["common_apt_proxy"] == f"http://{labctl.GATEWAY}:{labctl.PROXY_PORT}"
+    assert vlan["subnet"] == str(labctl.SUBNET)
+    assert vlan["gateway"] == labctl.GATEWAY
+    assert vlan["dhcp"]["start"] == str(next(iter(labctl.ipaddress.ip_network(labctl.DYNAMIC_RANGE))))

@@ -12,7 +12,8 @@ done
 if [ "${#need[@]}" -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
+  # A third-party source that cannot be reached must not stop the install of Debian's packages.
+  apt-get update -q >/dev/null || echo "deps: warning: apt-get update reported errors; trying the install anyway" >&2
   # squid without recommends (no squid-openssl extras); the rest as Debian ships them.
   apt-get install -y -q --no-install-recommends squid >/dev/null
   apt-get install -y -q "${need[@]}" >/dev/null

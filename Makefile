@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LABCTL := $(PY) lab/labctl.py
 
-.PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge molecule integration clean
+.PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge molecule integration docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ lab-status: ## Show the lab
 
 converge: venv ## Converge the running lab with playbooks/site.yml
 	scripts/converge.sh
+
+docs: venv ## Write each role's README variable table from its meta/argument_specs.yml
+	$(PY) scripts/role_docs.py
 
 clean: lab-down ## Remove the lab and the venv (keeps the image cache in .cache/)
 	rm -rf $(VENV) .lab

@@ -1,0 +1,52 @@
+"""House rules every role keeps: a typed argument spec that matches its defaults and its README,
+and a molecule scenario of its own."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
+
+
+def spec_options(role: str) -> dict:
+    specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    return specs["main"]["options"]
+
+
+def test_there_are_roles():
+    assert "common" in ROLES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_has_spec_readme_and_molecule_scenario(role):
+    assert (ROOT / "roles" / role / "meta" / "argument_specs.yml").is_file()
+    assert (ROOT / "roles" / role / "README.md").is_file()
+    scenario = yaml.safe_load((ROOT / "molecule" / role / "molecule.yml").read_text())
+    assert scenario["platforms"], f"molecule/{role} has no platforms"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_is_typed_in_the_spec_with_the_same_value(role):
+    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+    options = spec_options(role)
+    assert set(defaults) == set(options), "defaults/main.yml and meta/argument_specs.yml name different variables"
+    differing = {
+        k: (defaults[k], options[k].get("default")) for k in defaults if defaults[k] != options[k].get("default")
+    }
+    assert differing == {}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_variable_carries_the_role_prefix(role):
+    assert [k for k in spec_options(role) if not k.startswith(f"{role}_")] == []
+
+
+def test_role_readme_tables_are_generated_from_the_specs():
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr

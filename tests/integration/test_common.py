@@ -1,5 +1,6 @@
 """The common baseline, end to end across lab hosts: people log in, sudo works, logs travel."""
 
+import os
 import subprocess
 import time
 import uuid
@@ -44,7 +45,24 @@ def test_sudo_refuses_a_wrong_password(admin_key):
     assert sudo.returncode != 0
 
 
-def test_departed_administrator_has_no_account_anywhere(lab_hosts):
+def test_departed_administrator_is_removed_by_the_next_run(lab_hosts):
+    """eski.yonetici is `state: absent` in the lab inventory. Give app01 the account back, as it was
+    before the leaving request, and the next run of the accounts area removes it with its keys."""
+    app01 = lab_hosts["app01"]
+    app01.check_output("useradd --create-home --comment 'Eski Yonetici,Talep 2025/0001' eski.yonetici")
+    app01.check_output("install -d -o eski.yonetici -m 0700 /home/eski.yonetici/.ssh")
+    old_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEmHu4ak5C+CJgSElAFlQ6BFvO57M1isyqnr4+Hxgpft eski@lab"
+    app01.check_output(f"echo '{old_key}' > /home/eski.yonetici/.ssh/authorized_keys")
+    assert app01.user("eski.yonetici").exists
+    res = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/site.yml", "--limit", "app01",
+         "--tags", "common_accounts"],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert "changed=0" not in res.stdout.split("PLAY RECAP")[-1], "the run did not remove anything"
+    assert not app01.user("eski.yonetici").exists
+    assert not app01.file("/home/eski.yonetici").exists
     for name, h in lab_hosts.items():
         assert not h.user("eski.yonetici").exists, f"eski.yonetici still exists on {name}"
 

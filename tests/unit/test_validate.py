@@ -113,10 +113,15 @@ def test_broken_ip_plan_is_refused(lab_copy):
     assert "gateway 10.232.0.1 is outside subnet 10.231.0.0/24" in res.stdout
 
 
-def test_password_hash_never_appears_in_the_output(lab_copy):
+@pytest.mark.parametrize(
+    "fault",
+    [{"ssh_keys": []}, {"state": "disabled"}],
+    ids=["refused-by-the-role-asserts", "refused-by-the-argument-spec"],
+)
+def test_password_hash_never_appears_in_the_output(lab_copy, fault):
     secret = "$6$gizlituz$" + "a" * 20
-    set_host_vars(lab_copy, "app01", {"common_admins": admin(password_hash=secret, ssh_keys=[])})
-    res = run_playbook("validate.yml", lab_copy, "-v")
+    set_host_vars(lab_copy, "app01", {"common_admins": admin(password_hash=secret, **fault)})
+    res = run_playbook("validate.yml", lab_copy, "-vvv")
     assert res.returncode != 0
     assert "gizlituz" not in res.stdout + res.stderr
 

@@ -153,3 +153,14 @@ def test_production_vault_stub_covers_every_vaulted_variable():
     stub = set(yaml.safe_load(VAULT_STUB.read_text()))
     assert vaulted
     assert vaulted == stub
+
+
+def test_site_targets_the_production_groups_without_connecting():
+    """--list-hosts reads the inventory only: the Linux play covers servers and desktops, never devices."""
+    res = run_playbook("site.yml", ROOT / "inventories" / "production", "--list-hosts", "-e", f"@{VAULT_STUB}")
+    assert res.returncode == 0, res.stdout + res.stderr
+    linux_play = res.stdout.split("play #2 (linux)")[1]
+    assert "log01" in linux_play
+    assert "pc-fen-001" in linux_play
+    assert "kamera" not in linux_play
+    assert "sw-merkez-core01" not in linux_play

@@ -354,6 +354,15 @@ def forget_host_key(address: str) -> None:
     run(["ssh-keygen", "-f", str(KNOWN_HOSTS), "-R", address], check=False, quiet=True)
 
 
+def group_members(inventory: dict, group: str) -> list[str]:
+    """Hosts of a group and its children, from `ansible-inventory --list` output."""
+    node = inventory.get(group, {})
+    found = set(node.get("hosts", []))
+    for child in node.get("children", []):
+        found |= set(group_members(inventory, child))
+    return sorted(found)
+
+
 def lab_inventory_hosts() -> dict[str, dict]:
     """The lab hosts: every host of group `linux` in inventories/lab, with its address and flavour."""
     res = run(
@@ -363,16 +372,8 @@ def lab_inventory_hosts() -> dict[str, dict]:
     )
     inv = json.loads(res.stdout)
     hostvars = inv.get("_meta", {}).get("hostvars", {})
-
-    def members(group: str) -> set[str]:
-        node = inv.get(group, {})
-        found = set(node.get("hosts", []))
-        for child in node.get("children", []):
-            found |= members(child)
-        return found
-
     hosts = {}
-    for name in sorted(members("linux")):
+    for name in group_members(inv, "linux"):
         hv = hostvars.get(name, {})
         addr = hv.get("ansible_host")
         if not addr or ipaddress.ip_address(addr) not in SUBNET:

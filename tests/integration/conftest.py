@@ -5,6 +5,7 @@ Hosts are reached over SSH with .lab/ssh/config, which lab/labctl.py writes on `
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ import testinfra
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "lab"))
+from labctl import group_members  # noqa: E402
+
 SSH_CONFIG = ROOT / ".lab" / "ssh" / "config"
 BIN = ROOT / ".venv" / "bin"
 
@@ -25,14 +29,6 @@ def lab_inventory() -> dict:
         check=True,
     )
     return json.loads(res.stdout)
-
-
-def group_members(inv: dict, group: str) -> list[str]:
-    node = inv.get(group, {})
-    found = set(node.get("hosts", []))
-    for child in node.get("children", []):
-        found |= set(group_members(inv, child))
-    return sorted(found)
 
 
 @pytest.fixture(scope="session")

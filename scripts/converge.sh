@@ -6,7 +6,7 @@
 #
 # Extra arguments after the flag go to ansible-playbook (e.g. --limit app01).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_NOCOLOR=1
 
 twice=0
@@ -16,7 +16,8 @@ mkdir -p "$log_dir"
 
 run_site() {
   local label=$1; shift
-  local log="$log_dir/site-$label.log" t0=$(date +%s) rc
+  local log="$log_dir/site-$label.log" t0 rc
+  t0=$(date +%s)
   echo "converge: ansible-playbook -i inventories/lab playbooks/site.yml $* ($label run, log $log)"
   ansible-playbook -i inventories/lab playbooks/site.yml "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}

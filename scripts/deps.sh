@@ -6,7 +6,7 @@
 set -euo pipefail
 
 need=()
-for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 squid; do
+for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 squid shellcheck; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

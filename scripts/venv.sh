@@ -19,7 +19,7 @@ find_python() {
 }
 
 stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt | sha256sum | cut -d' ' -f1)
+want=$(sha256sum <requirements.txt | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi

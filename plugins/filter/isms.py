@@ -61,6 +61,13 @@ def _date(value) -> datetime.date | None:
     return None
 
 
+def _truthy(value) -> bool:
+    """A toggle as Ansible's bool filter reads it: "false", "no", "0" and "off" are false."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on", "y", "t")
+    return bool(value)
+
+
 def _controls(catalogue) -> dict[str, Mapping]:
     if isinstance(catalogue, Mapping):
         catalogue = catalogue.get("controls")
@@ -145,7 +152,7 @@ def isms_plan(catalogue, toggles, host_class, exceptions, today) -> dict:
     plan = {}
     for cid, control in controls.items():
         status = control["status"]
-        toggle = bool(toggles.get(cid, status in ("implemented", "verify-only")))
+        toggle = _truthy(toggles.get(cid, status in ("implemented", "verify-only")))
         applies = host_class in (control.get("applies_to") or CLASSES)
         decision = {
             "id": cid,
@@ -180,6 +187,7 @@ def isms_plan(catalogue, toggles, host_class, exceptions, today) -> dict:
                 "expired": False,
             }
         else:
+            expired_note = ""
             if exc is not None:
                 decision["exception"] = {
                     "source": "inventory",
@@ -189,19 +197,20 @@ def isms_plan(catalogue, toggles, host_class, exceptions, today) -> dict:
                     "talep": str(exc.get("talep", "")),
                     "expired": True,
                 }
-                expired = _date(exc["expires"]).isoformat()
-                decision["finding"] = f"exception expired on {expired}; control enforced again"
+                expired_note = f"exception expired on {_date(exc['expires']).isoformat()}"
             if status == "opt-in" and not toggle:
                 decision["audit"] = False
                 decision["reason"] = "opt-in control, not switched on for this host"
+                decision["finding"] = expired_note
             elif status == "verify-only":
                 decision["reason"] = "verify-only: checked, not changed by this role"
+                decision["finding"] = expired_note
             elif not toggle:
-                decision["finding"] = decision["finding"] or (
-                    f"switched off ({control.get('toggle', cid)}: false) without an exception"
-                )
+                off = f"switched off ({control.get('toggle', cid)}: false) without an exception"
+                decision["finding"] = f"{expired_note}; {off}" if expired_note else off
             else:
                 decision["enforce"] = True
+                decision["finding"] = f"{expired_note}; control enforced again" if expired_note else ""
         plan[cid] = decision
     return plan
 

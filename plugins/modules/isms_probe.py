@@ -435,7 +435,8 @@ class Probe:
             if method is None:
                 raise CheckError(f"unknown check type {kind!r}")
             if check.get("live_only") and not self.live:
-                evidence.append(f"{kind} {check.get('name') or check.get('key') or ''}: not checked in a container")
+                what = check.get("name") or check.get("key") or check.get("path") or " ".join(check.get("argv", []))
+                evidence.append(f"{kind} {what}: not checked in a container")
                 continue
             ok, lines, used_live = method(check)
             passed = passed and ok

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LABCTL := $(PY) lab/labctl.py
 
-.PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge molecule integration docs clean
+.PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge audit molecule integration docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,8 +57,12 @@ lab-status: ## Show the lab
 converge: venv ## Converge the running lab with playbooks/site.yml
 	scripts/converge.sh
 
-docs: venv ## Write each role's README variable table from its meta/argument_specs.yml
+audit: venv ## ISMS audit of the running lab (changes nothing): bilingual report in reports/isms/
+	$(VENV)/bin/ansible-playbook playbooks/isms-audit.yml
+
+docs: venv ## Role README variable tables (from meta/argument_specs.yml) and the ISMS SoA (from controls.yml)
 	$(PY) scripts/role_docs.py
+	$(PY) scripts/isms_soa.py
 
 clean: lab-down ## Remove the lab and the venv (keeps the image cache in .cache/)
 	rm -rf $(VENV) .lab

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 need=()
-for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 squid shellcheck; do
+# chromium renders the ISMS audit report in the tests (headless).
+for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 squid shellcheck chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -12,6 +12,10 @@ Filters:
 ``isms_plan(catalogue, toggles, host_class, exceptions, today)``
     Return ``{control id: decision}``. A decision says whether the control applies to the host,
     whether the role enforces it, and which exception (if any) covers it, active or expired.
+``isms_toggle_problems(catalogue, values, host='')``, ``isms_range_problems(ranges, host='')``,
+``isms_name_list_problems(lists, host='')``, ``isms_sysctl_problems(settings, host='')``
+    Input checks of the role's assert.yml, one call per kind instead of one task per item:
+    each returns a list of messages naming the host, the variable and what is wrong.
 ``isms_results(plan, probes, mode)``
     Join the plan with the audit probe's outcome per control into result lines:
     pass, fail, exception or not_applicable, with a finding where an auditor must look.
@@ -245,6 +249,74 @@ def isms_results(plan, probes, mode: str) -> list[dict]:
     return lines
 
 
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9@._+-]*$")
+SYSCTL_KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_*-]+)+$")
+SYSCTL_VALUE_RE = re.compile(r"^[A-Za-z0-9 _.:-]+$")
+
+
+def _where(host: str) -> str:
+    return f"{host}: " if host else ""
+
+
+def isms_toggle_problems(catalogue, values, host: str = "") -> list[str]:
+    """Every control's toggle is named after its id and set to a boolean (values: toggle -> value)."""
+    problems = []
+    values = values or {}
+    for cid, control in _controls(catalogue).items():
+        toggle = control.get("toggle", "")
+        if toggle != "isms_baseline_" + cid.lower().replace("-", "_"):
+            problems.append(f"{_where(host)}control {cid} has toggle {toggle!r}; it must be named after its id")
+            continue
+        value = values.get(toggle, "(undefined)")
+        if not (isinstance(value, bool) or str(value).strip().lower() in ("true", "false", "yes", "no")):
+            problems.append(f"{_where(host)}{toggle} (toggle of {cid}) must be true or false, not {value!r}")
+    return problems
+
+
+def isms_range_problems(ranges, host: str = "") -> list[str]:
+    """Each item {key, value, min, max}: the value is a whole number within [min, max]."""
+    problems = []
+    for item in ranges or []:
+        try:
+            number = int(str(item["value"]).strip())
+        except ValueError:
+            problems.append(f"{_where(host)}{item['key']} must be a whole number, not {item['value']!r}")
+            continue
+        if not item["min"] <= number <= item["max"]:
+            problems.append(
+                f"{_where(host)}{item['key']} is {number}; it must be between {item['min']} and {item['max']}"
+            )
+    return problems
+
+
+def isms_name_list_problems(lists, host: str = "") -> list[str]:
+    """Each item {key, value, empty_ok}: the value is a list of names (letters, digits, @ . _ + -)."""
+    problems = []
+    for item in lists or []:
+        value = item["value"]
+        if not isinstance(value, list):
+            problems.append(f"{_where(host)}{item['key']} must be a list of names, not {value!r}")
+            continue
+        if not value and not item.get("empty_ok"):
+            problems.append(f"{_where(host)}{item['key']} must not be empty")
+        bad = [v for v in value if not isinstance(v, str) or not NAME_RE.match(v)]
+        if bad:
+            problems.append(f"{_where(host)}{item['key']} has invalid names {bad} (letters, digits, @ . _ + - only)")
+    return problems
+
+
+def isms_sysctl_problems(settings, host: str = "") -> list[str]:
+    """A mapping of sysctl key to a number or word."""
+    problems = []
+    if not isinstance(settings, Mapping):
+        return [f"{_where(host)}sysctl settings must be a mapping of key to value, not {settings!r}"]
+    for key, value in settings.items():
+        ok_value = isinstance(value, int) or (isinstance(value, str) and SYSCTL_VALUE_RE.match(value))
+        if not isinstance(key, str) or not SYSCTL_KEY_RE.match(key) or not ok_value or isinstance(value, bool):
+            problems.append(f"{_where(host)}sysctl setting '{key}: {value}' is not a valid key with a number or word")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -252,4 +324,8 @@ class FilterModule:
             "isms_merge_exceptions": merge_exceptions,
             "isms_plan": isms_plan,
             "isms_results": isms_results,
+            "isms_toggle_problems": isms_toggle_problems,
+            "isms_range_problems": isms_range_problems,
+            "isms_name_list_problems": isms_name_list_problems,
+            "isms_sysctl_problems": isms_sysctl_problems,
         }

@@ -606,13 +606,20 @@ def test_results_reject_a_plan_that_is_not_the_mapping_of_isms_plan(bad_plan):
         isms.isms_results(bad_plan, {}, "live")
 
 
-def test_filter_plugin_exposes_the_four_filters_by_their_documented_names():
-    assert set(isms.FilterModule().filters()) == {
+def test_filter_plugin_exposes_the_filters_by_their_documented_names():
+    names = set(isms.FilterModule().filters())
+    assert names == {
         "isms_exception_problems",
         "isms_merge_exceptions",
         "isms_plan",
         "isms_results",
+        "isms_toggle_problems",
+        "isms_range_problems",
+        "isms_name_list_problems",
+        "isms_sysctl_problems",
     }
+    undocumented = [name for name in names - {"isms_merge_exceptions"} if f"``{name}" not in isms.__doc__]
+    assert not undocumented
 
 
 # --- the real catalogue -----------------------------------------------------------------------
@@ -670,3 +677,74 @@ def test_real_catalogue_gives_every_control_a_decision_and_a_result_line(real_ca
     assert fs04["result"] == "exception"
     assert fs04["exception"]["source"] == "catalogue"
     assert fs04["exception"]["justification"]
+
+
+# --- input checks of assert.yml (one call per kind) --------------------------------------------
+
+TOGGLES_OK = {c["toggle"]: True for c in CATALOGUE["controls"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "expected"),
+    [
+        ("all booleans pass", TOGGLES_OK, []),
+        ("the text false passes", {**TOGGLES_OK, "isms_baseline_bgys_ssh_01": "false"}, []),
+        ("a word that is not a boolean is refused", {**TOGGLES_OK, "isms_baseline_bgys_ssh_01": "maybe"},
+         ["h1: isms_baseline_bgys_ssh_01 (toggle of BGYS-SSH-01) must be true or false, not 'maybe'"]),
+        ("a missing toggle is refused", {k: v for k, v in TOGGLES_OK.items() if k != "isms_baseline_bgys_krn_04"},
+         ["h1: isms_baseline_bgys_krn_04 (toggle of BGYS-KRN-04) must be true or false, not '(undefined)'"]),
+    ],
+)  # fmt: skip
+def test_toggle_problems(name, values, expected):
+    assert isms.isms_toggle_problems(CATALOGUE, values, "h1") == expected, name
+
+
+def test_a_toggle_not_named_after_its_control_is_refused():
+    catalogue = {"controls": [{**CATALOGUE["controls"][0], "toggle": "isms_baseline_ssh_keys"}]}
+    problems = isms.isms_toggle_problems(catalogue, {"isms_baseline_ssh_keys": True}, "h1")
+    assert problems == ["h1: control BGYS-SSH-01 has toggle 'isms_baseline_ssh_keys'; it must be named after its id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "item", "expected"),
+    [
+        ("inside the range", {"key": "k", "value": 5, "min": 1, "max": 10}, []),
+        ("the bounds are inclusive", {"key": "k", "value": "10", "min": 1, "max": 10}, []),
+        ("above the range", {"key": "k", "value": 11, "min": 1, "max": 10},
+         ["h: k is 11; it must be between 1 and 10"]),
+        ("below the range", {"key": "k", "value": 0, "min": 1, "max": 10}, ["h: k is 0; it must be between 1 and 10"]),
+        ("not a number", {"key": "k", "value": "5m", "min": 1, "max": 10}, ["h: k must be a whole number, not '5m'"]),
+    ],
+)  # fmt: skip
+def test_range_problems(name, item, expected):
+    assert isms.isms_range_problems([item], "h") == expected, name
+
+
+@pytest.mark.parametrize(
+    ("name", "item", "expected"),
+    [
+        ("algorithm names pass", {"key": "k", "value": ["aes256-gcm@openssh.com", "curve25519-sha256"]}, []),
+        ("an empty list is refused", {"key": "k", "value": []}, ["h: k must not be empty"]),
+        ("an empty list may be allowed", {"key": "k", "value": [], "empty_ok": True}, []),
+        ("a name with a space is refused", {"key": "k", "value": ["bim admins"]},
+         ["h: k has invalid names ['bim admins'] (letters, digits, @ . _ + - only)"]),
+        ("a string instead of a list is refused", {"key": "k", "value": "aes256-ctr"},
+         ["h: k must be a list of names, not 'aes256-ctr'"]),
+    ],
+)  # fmt: skip
+def test_name_list_problems(name, item, expected):
+    assert isms.isms_name_list_problems([item], "h") == expected, name
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "bad"),
+    [
+        ("numbers and words pass", {"net.ipv4.tcp_syncookies": 1, "kernel.core_pattern": "core"}, 0),
+        ("a hyphenated key passes", {"kernel.ctrl-alt-del": 0}, 0),
+        ("a key without a dot is refused", {"syncookies": 1}, 1),
+        ("a shell character in a value is refused", {"kernel.x": "a;b"}, 1),
+        ("a boolean value is refused", {"kernel.sysrq": True}, 1),
+    ],
+)
+def test_sysctl_problems(name, settings, bad):
+    assert len(isms.isms_sysctl_problems(settings, "h")) == bad, name

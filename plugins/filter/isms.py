@@ -141,6 +141,18 @@ def merge_exceptions(sources) -> dict:
     return merged
 
 
+def _inventory_exception(exc: Mapping, expired: bool) -> dict:
+    """An inventory exception as the plan and the report carry it."""
+    return {
+        "source": "inventory",
+        "justification": exc["justification"],
+        "owner": exc["owner"],
+        "expires": _date(exc["expires"]).isoformat(),
+        "talep": str(exc.get("talep", "")),
+        "expired": expired,
+    }
+
+
 def isms_plan(catalogue, toggles, host_class, exceptions, today) -> dict:
     if host_class not in CLASSES:
         raise AnsibleFilterError(f"isms: host class must be one of {CLASSES}, not {host_class!r}")
@@ -182,25 +194,11 @@ def isms_plan(catalogue, toggles, host_class, exceptions, today) -> dict:
                 "expired": False,
             }
         elif exc is not None and _date(exc["expires"]) >= day:
-            decision["exception"] = {
-                "source": "inventory",
-                "justification": exc["justification"],
-                "owner": exc["owner"],
-                "expires": _date(exc["expires"]).isoformat(),
-                "talep": str(exc.get("talep", "")),
-                "expired": False,
-            }
+            decision["exception"] = _inventory_exception(exc, expired=False)
         else:
             expired_note = ""
             if exc is not None:
-                decision["exception"] = {
-                    "source": "inventory",
-                    "justification": exc["justification"],
-                    "owner": exc["owner"],
-                    "expires": _date(exc["expires"]).isoformat(),
-                    "talep": str(exc.get("talep", "")),
-                    "expired": True,
-                }
+                decision["exception"] = _inventory_exception(exc, expired=True)
                 expired_note = f"exception expired on {_date(exc['expires']).isoformat()}"
             if status == "opt-in" and not toggle:
                 decision["audit"] = False

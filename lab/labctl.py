@@ -7,6 +7,16 @@
     labctl.py status           what is running
     labctl.py molecule-create  --instance-config FILE NAME[:pardus] ...   (molecule's create step)
     labctl.py molecule-destroy NAME ...                                    (molecule's destroy step)
+    labctl.py pki                    issue missing lab certificates (committed; keys vaulted)
+    labctl.py tsa-start | tsa-stop   the lab's RFC 3161 time-stamp authority (lab/tsa/tsa.py; `up` starts it)
+
+Lab hosts with `lab_clients_lan` in the inventory get a second interface, eth1, on the clients
+bridge (blab1): a segment with no addresses from podman, where the lab DHCP server hands out
+leases. The value is the host's own address on it (CIDR), or `dhcp` for a client.
+The lab PKI (a throw-away CA and a TLS certificate per lab host, for syslog over TLS) is committed
+under inventories/lab/files/pki, keys encrypted with the lab vault; `labctl.py pki` issues what is
+missing. `up` starts the lab TSA on the bridge address 10.231.0.1:3318; its CA and signing key are
+committed the same way (inventories/lab/files/pki/tsa-*).
 
 Facts this file relies on are recorded in ../shared/research/testhosts.md: podman 4.3 needs the runc
 runtime and capped ulimits here (lab/containers.conf), netavark deletes an empty bridge (so the lab
@@ -42,6 +52,10 @@ SUBNET = ipaddress.ip_network("10.231.0.0/24")
 GATEWAY = "10.231.0.1"
 DYNAMIC_RANGE = "10.231.0.128/25"  # molecule instances; fixed lab hosts use .11-.99
 PROXY_PORT = 3142
+CLIENT_NETWORK = "belediye-clients"  # DHCP segment: no IPAM, the lab's own DHCP server serves it
+CLIENT_BRIDGE = "blab1"
+TSA_DIR = STATE / "tsa"
+TSA_PORT = 3318
 IMAGE_REPO = "localhost/belediye-debian12"
 IMAGE_TAG_LAB = f"{IMAGE_REPO}:lab"
 LABEL = "belediye.lab"
@@ -238,6 +252,34 @@ def delete_bridge() -> None:
             run(["ip", "link", "del", dev], check=False)
 
 
+def ensure_client_network() -> None:
+    """The clients segment: a bridge without addresses from podman, served by the lab's DHCP server."""
+    if podman("network", "exists", CLIENT_NETWORK, check=False, quiet=True).returncode != 0:
+        podman(
+            "network",
+            "create",
+            "--internal",
+            "--disable-dns",
+            "--ipam-driver",
+            "none",
+            "--label",
+            LABEL,
+            CLIENT_NETWORK,
+        )
+    cfg = Path("/etc/containers/networks") / f"{CLIENT_NETWORK}.json"
+    data = json.loads(cfg.read_text())
+    if data.get("network_interface") != CLIENT_BRIDGE:
+        data["network_interface"] = CLIENT_BRIDGE
+        cfg.write_text(json.dumps(data, indent=5))
+
+
+def ensure_client_address(container: str, cidr: str) -> None:
+    """A host's fixed address on the clients segment (podman assigns none there); idempotent."""
+    have = podman("exec", container, "ip", "-o", "-4", "addr", "show", "dev", "eth1").stdout
+    if f" {cidr} " not in have:
+        podman("exec", container, "ip", "addr", "add", cidr, "dev", "eth1")
+
+
 # --------------------------------------------------------------------------- apt proxy (squid)
 SQUID_DIR = STATE / "squid"
 SQUID_PID = SQUID_DIR / "squid.pid"
@@ -339,6 +381,176 @@ def kill_orphan_squids() -> None:
         time.sleep(0.2)
 
 
+# --------------------------------------------------------------------------- lab PKI (syslog over TLS)
+# The lab PKI is committed with the lab inventory, so that the inventory validates before any lab
+# exists: certificates in clear, keys encrypted with the lab's throw-away vault password (Ansible's
+# `file` lookup decrypts them). `labctl.py pki` issues what is missing, e.g. for a new lab host.
+PKI_DIR = ROOT / "inventories" / "lab" / "files" / "pki"
+VAULT_ID = f"lab@{ROOT / 'inventories' / 'lab' / 'vault-password.txt'}"
+
+
+def openssl(*args: str) -> None:
+    run(["openssl", *args])
+
+
+def vault(action: str, path: Path) -> None:
+    cmd = [str(ROOT / ".venv" / "bin" / "ansible-vault"), action, "--vault-id", VAULT_ID, str(path)]
+    if action == "encrypt":  # ansible.cfg names the lab vault id too: say which one encrypts
+        cmd[4:4] = ["--encrypt-vault-id", "lab"]
+    run(cmd, cwd=ROOT)
+
+
+def decrypt_to(src: Path, dest: Path) -> None:
+    """A vaulted lab key, in clear, mode 0600, where a lab service needs it (never in the repository)."""
+    res = run([str(ROOT / ".venv" / "bin" / "ansible-vault"), "view", "--vault-id", VAULT_ID, str(src)], cwd=ROOT)
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(res.stdout)
+
+
+def new_key(path: Path) -> None:
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
+
+
+def issue(name: str, ca_crt: Path, ca_key: Path, subject: str, ext_lines: list[str], days: int = 3650) -> None:
+    """<name>.key (vaulted) and <name>.crt under PKI_DIR, signed by the given CA."""
+    key, crt = PKI_DIR / f"{name}.key", PKI_DIR / f"{name}.crt"
+    tmp = STATE / "pki-tmp"
+    tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+    clear, csr, ext = tmp / f"{name}.key", tmp / f"{name}.csr", tmp / f"{name}.ext"
+    new_key(clear)
+    ext.write_text("\n".join(ext_lines) + "\n")
+    openssl("req", "-new", "-key", str(clear), "-subj", subject, "-out", str(csr))
+    openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-set_serial",
+        str(int.from_bytes(os.urandom(8), "big")), "-days", str(days), "-sha256", "-extfile", str(ext),
+        "-out", str(crt),
+    )  # fmt: skip
+    shutil.copyfile(clear, key)
+    vault("encrypt", key)
+    for f in (clear, csr, ext):
+        f.unlink()
+
+
+def ensure_pki(hosts: dict[str, dict]) -> list[str]:
+    """The lab CA, and for every lab host a certificate naming it (short name, FQDN, address) for TLS
+    server and client use. Existing material is kept. Returns the names issued."""
+    PKI_DIR.mkdir(parents=True, exist_ok=True)
+    ca_crt, ca_key_vaulted = PKI_DIR / "ca.crt", PKI_DIR / "ca.key"
+    ca_key = STATE / "pki-tmp" / "ca.key"
+    (STATE / "pki-tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
+    issued = []
+    if not ca_crt.exists():
+        new_key(ca_key)
+        openssl(
+            "req", "-x509", "-new", "-key", str(ca_key), "-sha256", "-days", "7300", "-out", str(ca_crt),
+            "-subj", "/O=Belediye lab/CN=Belediye lab CA (throw-away)",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        )  # fmt: skip
+        shutil.copyfile(ca_key, ca_key_vaulted)
+        vault("encrypt", ca_key_vaulted)
+        issued.append("ca")
+    else:
+        decrypt_to(ca_key_vaulted, ca_key)
+    for name, h in sorted(hosts.items()):
+        if (PKI_DIR / f"{name}.crt").exists():
+            continue
+        sans = [f"DNS:{name}", f"IP:{h['address']}"] + ([f"DNS:{name}.{h['domain']}"] if h.get("domain") else [])
+        issue(
+            name, ca_crt, ca_key, f"/O=Belediye lab/CN={name}",
+            ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment",
+             "extendedKeyUsage=serverAuth,clientAuth", f"subjectAltName={','.join(sans)}"],
+        )  # fmt: skip
+        issued.append(name)
+    ca_key.unlink(missing_ok=True)
+    return issued
+
+
+def check_pki(hosts: dict[str, dict]) -> None:
+    missing = [n for n in sorted(hosts) if not (PKI_DIR / f"{n}.crt").exists()]
+    if not (PKI_DIR / "ca.crt").exists() or missing:
+        die(f"lab PKI: no certificate for {', '.join(missing) or 'the CA'}; run `lab/labctl.py pki` and commit it")
+
+
+def cmd_pki(_args) -> None:
+    issued = ensure_pki(lab_inventory_hosts())
+    if ensure_tsa_material():
+        issued.append("TSA")
+    log(f"lab PKI in {PKI_DIR.relative_to(ROOT)}: issued {', '.join(issued) or 'nothing (all present)'}")
+
+
+# --------------------------------------------------------------------------- lab TSA (RFC 3161)
+TSA_PID = TSA_DIR / "tsa.pid"
+
+
+TSA_FILES = {"ca.crt": "tsa-ca.crt", "ca.key": "tsa-ca.key", "tsa.crt": "tsa.crt", "tsa.key": "tsa.key"}
+
+
+def ensure_tsa_material() -> bool:
+    """The lab TSA's CA and signing certificate, issued once by lab/tsa/tsa.py and committed like the
+    rest of the lab PKI (keys vaulted). Returns True when it was issued now."""
+    if (PKI_DIR / "tsa-ca.crt").exists():
+        return False
+    tmp = STATE / "pki-tmp" / "tsa"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    run([sys.executable, str(LAB / "tsa" / "tsa.py"), "init", str(tmp), "--name", "Belediye lab TSA"])
+    for src, dest in TSA_FILES.items():
+        shutil.copyfile(tmp / src, PKI_DIR / dest)
+        if dest.endswith(".key"):
+            vault("encrypt", PKI_DIR / dest)
+    shutil.rmtree(tmp)
+    return True
+
+
+def ensure_tsa() -> None:
+    """The lab's time-stamp authority on the bridge address, for the log server's daily signing.
+    The lab inventory trusts its CA (inventories/lab/files/pki/tsa-ca.crt)."""
+    tsa = LAB / "tsa" / "tsa.py"
+    if not (PKI_DIR / "tsa-ca.crt").exists():
+        die("lab PKI: the lab TSA has no certificate; run `lab/labctl.py pki` and commit it")
+    TSA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for dest, src in TSA_FILES.items():
+        if src.endswith(".key"):
+            decrypt_to(PKI_DIR / src, TSA_DIR / dest)
+        else:
+            shutil.copyfile(PKI_DIR / src, TSA_DIR / dest)
+    run([sys.executable, str(tsa), "init", str(TSA_DIR), "--name", "Belediye lab TSA"])
+    if pid_alive(TSA_PID, "python"):
+        return
+    TSA_PID.unlink(missing_ok=True)
+    with open(TSA_DIR / "tsa.log", "ab") as logf:
+        subprocess.Popen(
+            [sys.executable, str(tsa), "serve", str(TSA_DIR), "--bind", GATEWAY, "--port", str(TSA_PORT),
+             "--pid-file", str(TSA_PID)],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True,
+        )  # fmt: skip
+    for _ in range(50):
+        try:
+            socket.create_connection((GATEWAY, TSA_PORT), timeout=0.5).close()
+            if pid_alive(TSA_PID, "python"):
+                log(f"TSA listening on {GATEWAY}:{TSA_PORT}")
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    die(f"the lab TSA did not start; see {TSA_DIR / 'tsa.log'}")
+
+
+def stop_tsa() -> None:
+    pid = pid_alive(TSA_PID, "python")
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not pid_alive(TSA_PID, "python"):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        log("TSA stopped")
+    TSA_PID.unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------- hosts
 def ensure_ssh_key() -> None:
     SSH_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -378,7 +590,20 @@ def lab_inventory_hosts() -> dict[str, dict]:
         addr = hv.get("ansible_host")
         if not addr or ipaddress.ip_address(addr) not in SUBNET:
             die(f"lab host {name}: ansible_host {addr!r} is not in the lab subnet {SUBNET}")
-        hosts[name] = {"address": addr, "flavour": hv.get("lab_flavour", "debian")}
+        lan = hv.get("lab_clients_lan")
+        if lan not in (None, "dhcp"):
+            try:
+                iface = ipaddress.ip_interface(lan)
+            except ValueError:
+                die(f"lab host {name}: lab_clients_lan {lan!r} is neither 'dhcp' nor an address with prefix")
+            if iface.network.prefixlen == 32:
+                die(f"lab host {name}: lab_clients_lan {lan!r} needs its prefix length (e.g. /24)")
+        hosts[name] = {
+            "address": addr,
+            "flavour": hv.get("lab_flavour", "debian"),
+            "clients_lan": lan,
+            "domain": hv.get("lab_domain", ""),
+        }
     return hosts
 
 
@@ -389,7 +614,9 @@ def container_info(name: str) -> dict | None:
     return json.loads(res.stdout)[0]
 
 
-def create_host(container: str, hostname: str, address: str | None, flavour: str, role: str) -> str:
+def create_host(
+    container: str, hostname: str, address: str | None, flavour: str, role: str, clients_lan: bool = False
+) -> str:
     """Create and start one host; returns its address. Any old container of that name is replaced."""
     if container_info(container):
         podman("rm", "--force", "--time", "2", container, check=False)
@@ -410,17 +637,19 @@ def create_host(container: str, hostname: str, address: str | None, flavour: str
         "--systemd",
         "always",
         "--network",
-        NETWORK,
+        f"{NETWORK}:ip={address}" if address else NETWORK,
         "--dns",
         "127.0.0.1",
         "--no-hosts",
         "--cap-add",
         "NET_ADMIN",
+        "--cap-add",
+        "NET_RAW",  # DHCP servers and clients use packet sockets
         "--volume",
         f"{SSH_DIR / 'authorized_keys'}:/home/{SSH_USER}/.ssh/authorized_keys:ro",
     ]
-    if address:
-        args += ["--ip", address]
+    if clients_lan:
+        args += ["--network", f"{CLIENT_NETWORK}:interface_name=eth1"]
     podman(*args, image_ref(), "/sbin/init")
     # Files a host needs before it boots: its apt proxy, and for a Pardus desktop Pardus's identity.
     proxy = STATE / "01proxy"
@@ -439,7 +668,7 @@ def create_host(container: str, hostname: str, address: str | None, flavour: str
     return got
 
 
-def host_is_current(container: str, address: str, flavour: str) -> bool:
+def host_is_current(container: str, address: str, flavour: str, clients_lan: bool = False) -> bool:
     info = container_info(container)
     if not info or info["State"]["Status"] != "running":
         return False
@@ -449,6 +678,7 @@ def host_is_current(container: str, address: str, flavour: str) -> bool:
         info["ImageName"] == image_ref()
         and labels.get(f"{LABEL}.flavour") == flavour
         and nets.get(NETWORK, {}).get("IPAddress") == address
+        and (CLIENT_NETWORK in nets) == clients_lan
     )
 
 
@@ -543,14 +773,22 @@ def cmd_up(args) -> None:
         for stale in set(lab_containers("host")) - wanted:
             log(f"removing stale container {stale}")
             podman("rm", "--force", "--time", "2", stale, check=False)
+    if any(h["clients_lan"] for h in hosts.values()):
+        ensure_client_network()
     started = {}
     for name, h in hosts.items():
         container = CONTAINER_PREFIX + name
-        if host_is_current(container, h["address"], h["flavour"]):
+        lan = bool(h["clients_lan"])
+        if host_is_current(container, h["address"], h["flavour"], lan):
             continue
-        log(f"starting {name} ({h['address']}, {h['flavour']})")
-        create_host(container, name, h["address"], h["flavour"], "host")
+        log(f"starting {name} ({h['address']}, {h['flavour']}{', clients LAN' if lan else ''})")
+        create_host(container, name, h["address"], h["flavour"], "host", lan)
         started[name] = h["address"]
+    for name, h in hosts.items():
+        if h["clients_lan"] and h["clients_lan"] != "dhcp":
+            ensure_client_address(CONTAINER_PREFIX + name, h["clients_lan"])
+    check_pki(hosts)
+    ensure_tsa()
     wait_for_ssh({n: h["address"] for n, h in hosts.items()})
     write_ssh_config(lab_inventory_hosts() if args.hosts else hosts)
     log(f"lab up: {len(hosts)} hosts ({len(started)} started) in {time.monotonic() - t0:.1f}s")
@@ -561,8 +799,12 @@ def cmd_down(_args) -> None:
     names = lab_containers()
     if names:
         podman("rm", "--force", "--time", "2", *names, check=False)
-    if podman("network", "exists", NETWORK, check=False, quiet=True).returncode == 0:
-        podman("network", "rm", "--force", NETWORK, check=False)
+    for net in (NETWORK, CLIENT_NETWORK):
+        if podman("network", "exists", net, check=False, quiet=True).returncode == 0:
+            podman("network", "rm", "--force", net, check=False)
+    if link_exists(CLIENT_BRIDGE):
+        run(["ip", "link", "del", CLIENT_BRIDGE], check=False)
+    stop_tsa()
     stop_proxy()
     delete_bridge()
     if KNOWN_HOSTS.exists():
@@ -577,6 +819,7 @@ def cmd_status(_args) -> None:
     print(f"network {NETWORK}: {'present' if net else 'absent'}")
     print(f"bridge {BRIDGE}: {'present' if link_exists(BRIDGE) else 'absent'}")
     print(f"apt proxy: {'running' if pid_alive(SQUID_PID, 'squid') else 'stopped'}")
+    print(f"TSA: {'running on ' + GATEWAY + ':' + str(TSA_PORT) if pid_alive(TSA_PID, 'python') else 'stopped'}")
 
 
 def cmd_molecule_create(args) -> None:
@@ -640,6 +883,9 @@ def main() -> None:
     md = sub.add_parser("molecule-destroy")
     md.add_argument("names", nargs="+")
     md.set_defaults(func=cmd_molecule_destroy)
+    sub.add_parser("pki").set_defaults(func=cmd_pki)
+    sub.add_parser("tsa-start").set_defaults(func=lambda _a: ensure_tsa())
+    sub.add_parser("tsa-stop").set_defaults(func=lambda _a: stop_tsa())
     args = p.parse_args()
     args.func(args)
 

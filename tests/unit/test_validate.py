@@ -9,6 +9,7 @@ the untouched lab and production inventories pass.
 import os
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -136,15 +137,109 @@ def test_site_stops_before_any_host_is_contacted(lab_copy):
     assert "Gathering Facts" not in res.stdout
 
 
-@pytest.mark.parametrize(
-    ("inventory", "extra"),
-    [("inventories/lab", []), ("inventories/production", ["-e", f"@{VAULT_STUB}"])],
-    ids=["lab", "production-with-vault-stand-ins"],
-)
-def test_repository_inventories_pass_validation(inventory, extra):
+def _throwaway_pki(directory: Path) -> dict[str, str]:
+    """A CA, log01's server certificate and key, and a TSA root, generated now and never committed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def ca(cn: str):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(name(cn))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        return key, cert
+
+    ca_key, ca_cert = ca("Stub CA")
+    _, tsa_cert = ca("Stub TSA root")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("log01.ornek.bel.tr"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("log01.ornek.bel.tr")]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    def pem(c) -> str:
+        return c.public_bytes(serialization.Encoding.PEM).decode()
+
+    return {
+        "common_rsyslog_tls_ca_cert": pem(ca_cert),
+        "log_server_tls_ca_cert": pem(ca_cert),
+        "log_server_tls_cert": pem(cert),
+        "vault_log_server_tls_key": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        "log_server_tsa_ca_cert": pem(tsa_cert),
+    }
+
+
+@pytest.fixture
+def production_pki_stub(tmp_path: Path) -> Path:
+    """Extra vars standing in for production's PKI: the vault key cannot be decrypted here, and a
+    stand-in key cannot match the committed certificate. tests below check the committed files."""
+    path = tmp_path / "production-pki-stub.yml"
+    path.write_text(yaml.safe_dump(_throwaway_pki(tmp_path)))
+    return path
+
+
+@pytest.mark.parametrize("inventory", ["inventories/lab", "inventories/production"])
+def test_repository_inventories_pass_validation(inventory, production_pki_stub):
+    extra = [] if inventory.endswith("lab") else ["-e", f"@{VAULT_STUB}", "-e", f"@{production_pki_stub}"]
     res = run_playbook("validate.yml", ROOT / inventory, *extra)
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
     assert "failed=0" in res.stdout
+
+
+def test_production_log_server_is_not_configured_without_the_kamusm_trust_anchor(production_pki_stub):
+    """Until the directorate puts Kamu SM's root in files/pki, validation names the variable and stops."""
+    if (ROOT / "inventories" / "production" / "files" / "pki" / "kamusm-zd-kok.crt").exists():
+        pytest.fail("kamusm-zd-kok.crt is present now: turn this test into a check of its fingerprint")
+    stub = yaml.safe_load(production_pki_stub.read_text())
+    del stub["log_server_tsa_ca_cert"]
+    production_pki_stub.write_text(yaml.safe_dump(stub))
+    res = run_playbook(
+        "validate.yml", ROOT / "inventories" / "production", "--limit", "log01",
+        "-e", f"@{VAULT_STUB}", "-e", f"@{production_pki_stub}",
+    )  # fmt: skip
+    assert res.returncode != 0
+    failure = "\n".join(line for line in res.stdout.splitlines() if "fatal:" in line or "msg" in line)
+    assert "log_server_tsa_ca_cert" in res.stdout, failure
+    assert "log01" in failure
+
+
+def test_production_pki_files_are_the_ca_and_log01_certificate_it_issued():
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pki = ROOT / "inventories" / "production" / "files" / "pki"
+    ca = x509.load_pem_x509_certificate((pki / "ornek-kok-ca.crt").read_bytes())
+    cert = x509.load_pem_x509_certificate((pki / "log01.ornek.bel.tr.crt").read_bytes())
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert cert.issuer == ca.subject
+    ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert "log01.ornek.bel.tr" in names
+    assert cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=90)
 
 
 def test_production_vault_stub_covers_every_vaulted_variable():

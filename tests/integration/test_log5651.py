@@ -11,10 +11,12 @@ deployed tree and its timers are left as the role made them.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
 import subprocess
+import tarfile
 import time
 import uuid
 
@@ -260,8 +262,6 @@ def test_a_token_from_an_untrusted_tsa_is_detected(log01, test_tree, restore, tm
     )
     tsr = f"{TEST_ROOT}/web/{day}/MANIFEST.sha256.tsr"
     log01.run(f"chattr -i {tsr} 2>/dev/null; chmod u+w {tsr}")
-    import base64
-
     b64 = base64.b64encode(r.read_bytes()).decode()
     assert log01.run(f"echo {b64} | base64 -d > {tsr}").rc == 0
     _verify_fails_naming(log01, "web", day, "TSA")
@@ -304,3 +304,51 @@ def test_the_deployed_signing_service_runs_clean(log01):
     for timer in ("log5651-sign.timer", "log5651-prune.timer", "log5651-status.timer"):
         assert log01.service(timer).is_enabled, timer
         assert log01.service(timer).is_running, timer
+
+
+def run_playbook(name: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), f"playbooks/{name}", "--limit", "log01", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_auditors_verify_playbook_passes_and_then_names_a_tampered_file(log01, test_tree, restore):
+    ok = run_playbook("log5651-verify.yml", "-e", f"log5651_config={TEST_CONFIG}")
+    assert ok.returncode == 0, ok.stdout[-3000:]
+    assert f"{2 * len(test_tree)} days verified" in ok.stdout
+    day = test_tree[1]
+    path = _first_log(log01, "web", day)
+    log01.run(f"chattr -i {path} 2>/dev/null; chmod u+w {path}; echo forged-line >> {path}")
+    bad = run_playbook("log5651-verify.yml", "-e", f"log5651_config={TEST_CONFIG}", "-e", f"log5651_from={day}")
+    assert bad.returncode != 0
+    assert f"web/{day}" in bad.stdout
+    assert path.rsplit("/", 1)[1] in bad.stdout
+
+
+def test_export_playbook_fetches_a_private_bundle_to_the_control_node(log01, test_tree, lease, today):
+    res = run_playbook(
+        "log5651-export.yml",
+        "-e", f"log5651_config={TEST_CONFIG}",
+        "-e", f"log5651_from={test_tree[0]}",
+        "-e", f"log5651_to={today}T23:59:59",
+        "-e", f"log5651_ip={lease['ip']}",
+        "-e", "log5651_requester='Itest Başsavcılığı 2026/2'",
+        "-e", "log5651_reason='integration test'",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout[-3000:]
+    bundles = sorted((ROOT / "reports" / "5651").glob(f"log5651-export-{test_tree[0].replace('-', '')}*-log01.tar.gz"))
+    assert bundles, res.stdout[-2000:]
+    bundle = bundles[-1]
+    assert oct(bundle.stat().st_mode & 0o777) == "0o600"
+    assert lease["ip"] not in res.stdout  # the selector stays out of the run's output (no_log)
+    with tarfile.open(bundle) as tar:
+        names = tar.getnames()
+        matches = tar.extractfile("matches.log").read().decode()
+    assert any(n.endswith("MANIFEST.sha256.tsr") for n in names)
+    assert f"ip={lease['ip']} " in matches
+    assert log01.run("ls /root/log5651-export-*.tar.gz").rc != 0, "the bundle was left on the log server"
+    bundle.unlink()

@@ -3,19 +3,16 @@ openssl accepts; serve answers health checks and queries with replies that verif
 
 import base64
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from labtsa import TSA_PY, TSAServer, run_init
 
-ROOT = Path(__file__).resolve().parents[2]
-TSA_PY = ROOT / "lab" / "tsa" / "tsa.py"
 MATERIAL = ("ca.key", "ca.crt", "tsa.key", "tsa.crt", "serial", "tsa.cnf")
 
 
@@ -23,46 +20,13 @@ def openssl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["openssl", *args], capture_output=True, text=True, check=check)
 
 
-def init_tsa(directory: Path, name: str = "Test TSA") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TSA_PY), "init", str(directory), "--name", name],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-
-
-class Server:
-    """`tsa.py serve` on 127.0.0.1 with port 0, as a child process that the fixture always stops."""
-
-    def __init__(self, directory: Path, workdir: Path, *extra: str) -> None:
-        self.port_file, self.pid_file = workdir / "tsa.port", workdir / "tsa.pid"
-        self.log = workdir / "tsa.log"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(TSA_PY), "serve", str(directory), "--bind", "127.0.0.1", "--port", "0",
-                 "--port-file", str(self.port_file), "--pid-file", str(self.pid_file), *extra],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while not (self.port_file.exists() and self.port_file.read_text().strip()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"tsa.py serve did not start: {self.log.read_text()}")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{int(self.port_file.read_text())}/"
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+Server = TSAServer
 
 
 @pytest.fixture(scope="module")
 def tsa_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("labtsa") / "tsa"
-    init_tsa(d)
+    run_init(d)
     return d
 
 
@@ -92,10 +56,10 @@ def make_query(tmp_path: Path, data: bytes = b"a day of logs\n") -> Path:
 # --------------------------------------------------------------------------- init
 def test_init_creates_material_and_a_second_run_keeps_it(tmp_path):
     d = tmp_path / "tsa"
-    first = init_tsa(d)
+    first = run_init(d)
     assert [line.split()[0] for line in first.stdout.splitlines()] == ["created"] * len(MATERIAL)
     before = {name: (d / name).read_bytes() for name in MATERIAL}
-    second = init_tsa(d)
+    second = run_init(d)
     assert [line.split()[0] for line in second.stdout.splitlines()] == ["kept"] * len(MATERIAL)
     assert {name: (d / name).read_bytes() for name in MATERIAL} == before
     assert oct((d / "ca.key").stat().st_mode & 0o777) == "0o600"
@@ -104,10 +68,10 @@ def test_init_creates_material_and_a_second_run_keeps_it(tmp_path):
 
 def test_init_reissues_only_what_is_missing(tmp_path):
     d = tmp_path / "tsa"
-    init_tsa(d)
+    run_init(d)
     ca = (d / "ca.crt").read_bytes()
     (d / "tsa.crt").unlink()
-    out = init_tsa(d).stdout
+    out = run_init(d).stdout
     assert f"created {d / 'tsa.crt'}" in out
     assert (d / "ca.crt").read_bytes() == ca
     assert "OK" in openssl("verify", "-CAfile", str(d / "ca.crt"), str(d / "tsa.crt")).stdout

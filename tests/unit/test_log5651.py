@@ -10,7 +10,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -20,10 +19,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from labtsa import TSAServer, init_tsa
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "roles" / "log_server" / "files" / "log5651.py"
-TSA_PY = ROOT / "lab" / "tsa" / "tsa.py"
 TZ = "<+03>-3"  # POSIX TZ for UTC+3 without tzdata
 LOCAL = timezone(timedelta(hours=3))
 
@@ -46,46 +45,6 @@ def line(day: str, hour: int, text: str) -> str:
 
 
 # --------------------------------------------------------------------------- lab TSAs
-class TSAServer:
-    """`tsa.py serve DIR --port 0` as a child; stop() is always called by the fixture that made it."""
-
-    def __init__(self, directory: Path, workdir: Path, *extra: str) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.directory, self.workdir, self.extra = directory, workdir, extra
-        self.start()
-
-    def start(self) -> None:
-        port_file = self.workdir / "port"
-        port_file.unlink(missing_ok=True)
-        self.log = open(self.workdir / "tsa.log", "ab")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(TSA_PY), "serve", str(self.directory), "--bind", "127.0.0.1", "--port", "0",
-             "--port-file", str(port_file), *self.extra],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail("lab TSA did not start: " + (self.workdir / "tsa.log").read_text())
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{int(port_file.read_text())}/"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def init_tsa(directory: Path, name: str) -> Path:
-    subprocess.run([sys.executable, str(TSA_PY), "init", str(directory), "--name", name], check=True,
-                   capture_output=True)  # fmt: skip
-    return directory
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,8 @@ def test_lease_event_reaches_the_log_server_in_the_ip_allocation_class(lease, lo
         assert key in line, line
     # Filed in the protected class tree only: not in the general tree that group adm reads.
     # Kea's own log names the MAC too (DHCP4_LEASE_ALLOC [hwtype=1 <mac>]): it is filed in the class.
-    general = log01.run(f"grep -rli '{lease['mac']}' /var/log/remote/ 2>/dev/null")
+    # (The desktop's own dhclient names its own MAC in the desktop's own log; that is not a lease record.)
+    general = log01.run(f"grep -rli '{lease['mac']}' /var/log/remote/dhcp01/ 2>/dev/null")
     assert general.stdout.strip() == "", f"lease lines leaked into the general log tree: {general.stdout}"
     # The class tree is readable by the dedicated group only.
     stat = log01.check_output(f"stat -c '%a %U %G' /srv/log5651/dhcp/{today}")
@@ -353,3 +354,32 @@ def test_export_playbook_fetches_a_private_bundle_to_the_control_node(log01, tes
     assert f"ip={lease['ip']} " in matches
     assert log01.run("ls /root/log5651-export-*.tar.gz").rc != 0, "the bundle was left on the log server"
     bundle.unlink()
+
+
+def test_prune_deletes_an_expired_day_that_verifies_and_keeps_a_tampered_one(log01, test_tree, today):
+    """Two days older than the dhcp class's retention: both signed now, one then tampered with.
+    The prune deletes the sound one and refuses the other, and records both."""
+    retention = json.loads(log01.check_output(f"cat {TEST_CONFIG}"))["classes"]["dhcp"]["retention_days"]
+    old = [(dt.date.today() - dt.timedelta(days=retention + n)).isoformat() for n in (5, 6)]
+    for day in old:
+        res = log01.run(
+            f"install -d -m 2750 -g log5651 {TEST_ROOT}/dhcp/{day} && "
+            f"cp -p /srv/log5651/dhcp/{today}/*.log {TEST_ROOT}/dhcp/{day}/"
+        )
+        assert res.rc == 0, res.stderr
+    signed = tool(log01, "sign")
+    assert signed.rc == 0, signed.stdout + signed.stderr
+    sound, tampered = old
+    path = _first_log(log01, "dhcp", tampered)
+    log01.run(f"chattr -i {path} 2>/dev/null; chmod u+w {path}; echo forged-line >> {path}")
+    pruned = tool(log01, "prune")
+    assert pruned.rc != 0, "a prune that refused a day must say so in its exit status"
+    assert log01.run(f"test -e {TEST_ROOT}/dhcp/{sound}").rc != 0, f"dhcp/{sound} was not pruned"
+    assert log01.run(f"test -e {TEST_ROOT}/dhcp/{tampered}").rc == 0, f"dhcp/{tampered} was pruned unverified"
+    for day in test_tree:  # days within retention are kept
+        assert log01.run(f"test -e {TEST_ROOT}/dhcp/{day}/MANIFEST.sha256.tsr").rc == 0
+    records = [json.loads(line) for line in log01.check_output("cat /var/log/log5651/itest-records.jsonl").splitlines()]
+    by_day = {(r.get("action"), r.get("day")) for r in records}
+    assert ("prune", sound) in by_day, records[-3:]
+    assert any(action.startswith("prune-") and day == tampered for action, day in by_day), records[-3:]
+    log01.run(f"chattr -R -i {TEST_ROOT}/dhcp/{tampered} 2>/dev/null; rm -rf {TEST_ROOT}/dhcp/{tampered}")

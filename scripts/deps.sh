@@ -6,8 +6,9 @@
 set -euo pipefail
 
 need=()
-# chromium renders the ISMS audit report in the tests (headless).
-for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 squid shellcheck chromium; do
+# chromium renders the ISMS audit report in the tests (headless); openssl issues the lab PKI and runs
+# the lab TSA (openssl ts); e2fsprogs gives chattr, which the log5651 tests use where permitted.
+for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 openssl e2fsprogs squid shellcheck chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

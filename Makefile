@@ -5,11 +5,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LABCTL := $(PY) lab/labctl.py
 
-.PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge audit molecule integration docs clean
+.PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge audit molecule integration docs clean \
+	hooks plan apply ledger-verify change-report
+
+# Runs against the lab keep their own run ledger; production runs use the control node's
+# (/var/log/belediye-iac/ledger.jsonl, see plugins/callback/README.md) unless this is set.
+LAB_LEDGER := $(CURDIR)/.lab/ledger.jsonl
+LEDGER ?= $(or $(BELEDIYE_LEDGER_PATH),/var/log/belediye-iac/ledger.jsonl)
+INVENTORY ?= inventories/production
+SINCE ?= $(shell date -u -d '-30 days' +%Y-%m-%d)
+UNTIL ?= $(shell date -u +%Y-%m-%d)
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+: [^=]*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+demo: export BELEDIYE_LEDGER_PATH = $(LAB_LEDGER)
 demo: deps venv ## Build the lab and converge it with playbooks/site.yml
 	$(LABCTL) up
 	scripts/converge.sh
@@ -39,7 +49,7 @@ unit: venv ## pytest unit tests of the plugins
 molecule: deps venv ## Every molecule scenario
 	scripts/test.sh image molecule
 
-integration: deps venv ## The lab stage alone: up, converge twice, integration tests, down
+integration: deps venv ## The lab stage alone: up, ci/apply.sh, ci/plan.sh (no change left), integration tests, down
 	scripts/test.sh lab
 
 image: deps venv ## Build or reuse the lab base image
@@ -54,15 +64,33 @@ lab-down: ## Remove every lab container, the network, the bridge and the proxy
 lab-status: ## Show the lab
 	$(LABCTL) status
 
+converge: export BELEDIYE_LEDGER_PATH = $(LAB_LEDGER)
 converge: venv ## Converge the running lab with playbooks/site.yml
 	scripts/converge.sh
 
+audit: export BELEDIYE_LEDGER_PATH = $(LAB_LEDGER)
 audit: venv ## ISMS audit of the running lab (changes nothing): bilingual report in reports/isms/
 	$(VENV)/bin/ansible-playbook playbooks/isms-audit.yml
 
 docs: venv ## Role README variable tables (from meta/argument_specs.yml) and the ISMS SoA (from controls.yml)
 	$(PY) scripts/role_docs.py
 	$(PY) scripts/isms_soa.py
+
+hooks: ## Install the git hooks (commit-msg: the Talep: trailer check) for this clone
+	git config core.hooksPath githooks
+	@echo "hooks: commits that change inventories/production/ or group_vars/ now need 'Talep: 2026/1234'"
+
+plan: venv ## Check-mode plan with --diff (INVENTORY=, LIMIT=): reports/plan/plan.md
+	INVENTORY=$(INVENTORY) ci/plan.sh
+
+apply: venv ## Apply in batches like the pipeline (INVENTORY=, LIMIT=, APPLY_SERIAL=, APPLY_MAX_FAIL_PERCENTAGE=)
+	INVENTORY=$(INVENTORY) ci/apply.sh
+
+ledger-verify: ## Verify the run ledger's hash chain (LEDGER=path; default the control node's)
+	tools/ledger.py verify $(LEDGER)
+
+change-report: ## Changes from git joined with the ledger (SINCE=, UNTIL=, LEDGER=): reports/changes/
+	tools/change_report.py --since $(SINCE) --until $(UNTIL) --ledger $(LEDGER) --out-dir reports/changes
 
 clean: lab-down ## Remove the lab and the venv (keeps the image cache in .cache/)
 	rm -rf $(VENV) .lab

@@ -5,6 +5,7 @@
     labctl.py up [HOST ...]    network, apt proxy and lab hosts from inventories/lab (idempotent)
     labctl.py down             remove every lab and molecule container, the network, bridge and proxy
     labctl.py status           what is running
+    labctl.py prepare          image, SSH key, network and apt proxy (before parallel molecule runs)
     labctl.py molecule-create  --instance-config FILE NAME[:pardus] ...   (molecule's create step)
     labctl.py molecule-destroy NAME ...                                    (molecule's destroy step)
     labctl.py pki                    issue missing lab certificates (committed; keys vaulted)
@@ -27,6 +28,8 @@ Everything the lab creates carries the label belediye.lab, so `down` can find le
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -822,20 +825,43 @@ def cmd_status(_args) -> None:
     print(f"TSA: {'running on ' + GATEWAY + ':' + str(TSA_PORT) if pid_alive(TSA_PID, 'python') else 'stopped'}")
 
 
+@contextlib.contextmanager
+def shared_state_lock():
+    """Serialise changes to the machine-wide lab state (network, proxy, known_hosts, containers).
+
+    Molecule scenarios may run side by side (scripts/test.sh runs two at a time); each creates
+    its own containers, but they share the network, the apt proxy and the known_hosts file.
+    """
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / "labctl.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cmd_prepare(_args) -> None:
+    """What every molecule scenario needs before it starts: image, SSH key, network and proxy."""
+    with shared_state_lock():
+        prepare_machine()
+        ensure_image()
+        ensure_ssh_key()
+        ensure_network()
+        ensure_proxy()
+
+
 def cmd_molecule_create(args) -> None:
     """Create molecule instances on the lab network and write molecule's instance config."""
-    prepare_machine()
-    ensure_image()
-    ensure_ssh_key()
-    ensure_network()
-    ensure_proxy()
+    cmd_prepare(args)
     instances = []
     addresses = {}
     for spec in args.names:
         name, _, flavour = spec.partition(":")
         flavour = flavour or "debian"
         container = f"mol-{name}"
-        addr = create_host(container, name, None, flavour, "molecule")
+        with shared_state_lock():
+            addr = create_host(container, name, None, flavour, "molecule")
         addresses[name] = addr
         instances.append(
             {
@@ -856,7 +882,8 @@ def cmd_molecule_destroy(args) -> None:
     names = [f"mol-{n.partition(':')[0]}" for n in args.names]
     existing = [n for n in names if container_info(n)]
     if existing:
-        podman("rm", "--force", "--time", "2", *existing, check=False)
+        with shared_state_lock():
+            podman("rm", "--force", "--time", "2", *existing, check=False)
 
 
 def cmd_ssh_config(_args) -> None:
@@ -876,6 +903,7 @@ def main() -> None:
     sub.add_parser("down").set_defaults(func=cmd_down)
     sub.add_parser("status").set_defaults(func=cmd_status)
     sub.add_parser("ssh-config").set_defaults(func=cmd_ssh_config)
+    sub.add_parser("prepare").set_defaults(func=cmd_prepare)
     mc = sub.add_parser("molecule-create")
     mc.add_argument("--instance-config", required=True)
     mc.add_argument("names", nargs="+")

@@ -43,22 +43,7 @@ print(json.dumps({"apply_serial": batches, "apply_max_fail_percentage": int(max_
 PY
 ) || ci_die "bad batch settings (nothing was run)"
 ci_require_clean_tree
-mkdir -p "$APPLY_DIR"
 
-BELEDIYE_RUN_ID=$(ci_run_id apply)
-export BELEDIYE_RUN_ID
-mapfile -t vault < <(ci_vault_args)
-args=(-i "$INVENTORY" "$PLAYBOOK" --diff -e "$batch_vars" "${vault[@]}")
-[ -z "${LIMIT:-}" ] || args+=(--limit "$LIMIT")
-
-ci_log "apply $BELEDIYE_RUN_ID: serial $APPLY_SERIAL, max fail $APPLY_MAX_FAIL_PERCENTAGE%: ansible-playbook ${args[*]} $*"
-set +e
-ansible-playbook "${args[@]}" "$@" 2>&1 | tee "$APPLY_DIR/apply.log"
-rc=${PIPESTATUS[0]}
-set -e
-ci_log "apply: ansible-playbook exit $rc"
-
-if ! ci_publish_run "$BELEDIYE_RUN_ID" "$APPLY_DIR" apply; then
-  [ "$LEDGER_REQUIRED" = 1 ] && [ "$rc" -eq 0 ] && rc=4
-fi
-exit "$rc"
+ci_log "apply: serial $APPLY_SERIAL, max fail $APPLY_MAX_FAIL_PERCENTAGE% of a batch"
+ci_recorded_run apply "$APPLY_DIR" --diff -e "$batch_vars" "$@"
+exit "$CI_RC"

@@ -51,3 +51,30 @@ ci_publish_run() {
   rm -f "$out_dir/$name.json"
   return 1
 }
+
+# Run ansible-playbook as one recorded run: a fresh BELEDIYE_RUN_ID, the production vault id when
+# given, LIMIT, the output in <out_dir>/<kind>.log, then the run's ledger line published as
+# <kind>.md and <kind>.json. Sets CI_RC to ansible-playbook's exit status, or 4 when the run
+# succeeded but the ledger has no line for it and LEDGER_REQUIRED=1.
+#   ci_recorded_run KIND OUT_DIR ARG...    (the arguments after the inventory and playbook)
+ci_recorded_run() {
+  local kind=$1 out_dir=$2
+  shift 2
+  mkdir -p "$out_dir"
+  BELEDIYE_RUN_ID=$(ci_run_id "$kind")
+  export BELEDIYE_RUN_ID
+  local -a vault args
+  mapfile -t vault < <(ci_vault_args)
+  args=(-i "$INVENTORY" "$PLAYBOOK" "${vault[@]}" "$@")
+  [ -z "${LIMIT:-}" ] || args+=(--limit "$LIMIT")
+  ci_log "$kind $BELEDIYE_RUN_ID: ansible-playbook ${args[*]}"
+  set +e
+  ansible-playbook "${args[@]}" 2>&1 | tee "$out_dir/$kind.log"
+  CI_RC=${PIPESTATUS[0]}
+  set -e
+  ci_log "$kind: ansible-playbook exit $CI_RC"
+  if ! ci_publish_run "$BELEDIYE_RUN_ID" "$out_dir" "$kind"; then
+    if [ "${LEDGER_REQUIRED:-0}" = 1 ] && [ "$CI_RC" -eq 0 ]; then CI_RC=4; fi
+  fi
+  return 0
+}

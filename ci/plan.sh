@@ -19,24 +19,11 @@ PLAN_DIR=${PLAN_DIR:-reports/plan}
 LEDGER_REQUIRED=${LEDGER_REQUIRED:-$([ -n "${CI_JOB_ID:-}" ] && echo 1 || echo 0)}
 [ -e "$INVENTORY" ] || ci_die "INVENTORY=$INVENTORY does not exist"
 [ -f "$PLAYBOOK" ] || ci_die "PLAYBOOK=$PLAYBOOK does not exist"
-mkdir -p "$PLAN_DIR"
 
-BELEDIYE_RUN_ID=$(ci_run_id plan)
-export BELEDIYE_RUN_ID
-mapfile -t vault < <(ci_vault_args)
-args=(-i "$INVENTORY" "$PLAYBOOK" --check --diff "${vault[@]}")
-[ -z "${LIMIT:-}" ] || args+=(--limit "$LIMIT")
-
-ci_log "plan $BELEDIYE_RUN_ID: ansible-playbook ${args[*]} $*"
-set +e
-ansible-playbook "${args[@]}" "$@" 2>&1 | tee "$PLAN_DIR/plan.log"
-rc=${PIPESTATUS[0]}
-set -e
-ci_log "plan: ansible-playbook exit $rc"
-
-if ! ci_publish_run "$BELEDIYE_RUN_ID" "$PLAN_DIR" plan; then
-  [ "$LEDGER_REQUIRED" = 1 ] && [ "$rc" -eq 0 ] && rc=4
-elif [ "$rc" -eq 0 ] && [ "${PLAN_EXPECT_NO_CHANGES:-0}" = 1 ]; then
+ci_recorded_run plan "$PLAN_DIR" --check --diff "$@"
+rc=$CI_RC
+if [ "$rc" -eq 0 ] && [ "${PLAN_EXPECT_NO_CHANGES:-0}" = 1 ]; then
+  [ -f "$PLAN_DIR/plan.json" ] || { ci_log "DRIFT unknown: the ledger has no record of the plan"; exit 4; }
   drift=$(python3 -c 'import json,sys
 run = json.load(open(sys.argv[1]))
 print(" ".join(sorted(h for h, s in run["hosts"].items() if s["changed"])))' "$PLAN_DIR/plan.json")

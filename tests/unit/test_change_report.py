@@ -7,42 +7,25 @@ expects rows worked out here from the hashes it created, never from the tool's o
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from scripttools import hermetic_git_env, load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "change_report.py"
 NONE = "—"
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location("change_report", TOOL)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-change_report = load_tool()
-
-
-def hermetic_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") and k != "BELEDIYE_LEDGER_PATH"}
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C.UTF-8")
-    return env
+change_report = load_script(TOOL, "change_report")
 
 
 def git(repo: Path, *args: str, when: str | None = None, stdin: str | None = None) -> str:
-    env = hermetic_env()
+    env = hermetic_git_env()
     if when:
         env.update(GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
     proc = subprocess.run(
@@ -159,7 +142,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def report(history, out: Path, *extra: str, ledger: str | None = None, env_ledger: str | None = None) -> list[Path]:
-    env = hermetic_env()
+    env = hermetic_git_env()
     if env_ledger:
         env["BELEDIYE_LEDGER_PATH"] = env_ledger
     args = ["--since", "2026-11-01", "--until", "2026-11-30", "--repo", str(history["repo"]), "--out-dir", str(out)]
@@ -389,7 +372,7 @@ def test_rev_and_an_empty_range(history, tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env=hermetic_env(),
+        env=hermetic_git_env(),
     )
     assert proc.returncode == 0, proc.stderr
     md = (tmp_path / "b" / "changes_2026-01-01_2026-01-31.md").read_text(encoding="utf-8")
@@ -412,7 +395,7 @@ def test_bad_arguments(history, tmp_path: Path, args: list[str]) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env=hermetic_env(),
+        env=hermetic_git_env(),
     )
     assert proc.returncode == 2
     assert list(tmp_path.iterdir()) == []

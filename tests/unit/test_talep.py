@@ -6,7 +6,6 @@ system configuration, so the results do not depend on the machine.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,39 +13,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from scripttools import hermetic_git_env, load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = ROOT / "ci" / "check_talep.py"
 HOOK = ROOT / "githooks" / "commit-msg"
 
 
-def load_check():
-    spec = importlib.util.spec_from_file_location("check_talep", CHECK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-check_talep = load_check()
-
-
-def hermetic_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith("GIT_"):
-            del env[name]
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C.UTF-8")
-    return env
+check_talep = load_script(CHECK, "check_talep")
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "-c", "commit.gpgsign=false", *args],
         cwd=repo,
-        env=hermetic_env(),
+        env=hermetic_git_env(),
         capture_output=True,
         text=True,
         check=check,
@@ -62,7 +43,7 @@ def commit(repo: Path, files: dict[str, str], message: str) -> str:
     subprocess.run(
         ["git", "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-F", "-"],
         cwd=repo,
-        env=hermetic_env(),
+        env=hermetic_git_env(),
         input=message,
         text=True,
         check=True,
@@ -77,7 +58,12 @@ def short(repo: Path, sha: str) -> str:
 
 def run_check(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(CHECK), *args], cwd=repo, env=hermetic_env(), capture_output=True, text=True, check=False
+        [sys.executable, str(CHECK), *args],
+        cwd=repo,
+        env=hermetic_git_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -413,7 +399,7 @@ def test_hook_fails_with_a_message_without_python3(hooked: Path, tmp_path: Path)
     (bin_dir / "git").symlink_to(git_path)
     msg = hooked / "msg.txt"
     msg.write_text("Subject\n")
-    env = hermetic_env() | {"PATH": str(bin_dir)}
+    env = hermetic_git_env() | {"PATH": str(bin_dir)}
     result = subprocess.run(
         ["/bin/sh", str(hooked / "githooks" / "commit-msg"), str(msg)],
         cwd=hooked,

@@ -10,7 +10,7 @@ LABCTL := $(PY) lab/labctl.py
 
 # Runs against the lab keep their own run ledger; production runs use the control node's
 # (/var/log/belediye-iac/ledger.jsonl, see plugins/callback/README.md) unless this is set.
-LAB_LEDGER := $(CURDIR)/.lab/ledger.jsonl
+LAB_LEDGER := $(CURDIR)/.lab/ledger/ledger.jsonl
 LEDGER ?= $(or $(BELEDIYE_LEDGER_PATH),/var/log/belediye-iac/ledger.jsonl)
 INVENTORY ?= inventories/production
 SINCE ?= $(shell date -u -d '-30 days' +%Y-%m-%d)

@@ -146,6 +146,11 @@ def prepare_machine() -> None:
     for tool in ("podman", "runc", "mmdebstrap", "squid", "ssh", "ssh-keygen", "zstd"):
         if not shutil.which(tool):
             die(f"{tool} is not installed: run `make deps` (scripts/deps.sh) first")
+    # The proxy runs as user proxy and keeps its files below these: they must be traversable,
+    # whoever created them first (the run ledger, for one, makes its directory 0750).
+    for state_dir in (STATE, ROOT / ".cache"):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.chmod(0o755)
 
 
 # --------------------------------------------------------------------------- image

@@ -18,7 +18,7 @@ export CONTAINERS_CONF="$PWD/lab/containers.conf"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 export PATH="$PWD/.venv/bin:$PATH"
 # Every ansible-playbook run of the tests goes to the lab's own run ledger, not the control node's.
-export BELEDIYE_LEDGER_PATH="${BELEDIYE_LEDGER_PATH:-$PWD/.lab/ledger.jsonl}"
+export BELEDIYE_LEDGER_PATH="${BELEDIYE_LEDGER_PATH:-$PWD/.lab/ledger/ledger.jsonl}"
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint unit image molecule lab lablife)

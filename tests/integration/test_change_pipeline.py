@@ -17,7 +17,7 @@ import pytest
 from labctl import group_members
 
 ROOT = Path(__file__).resolve().parents[2]
-LEDGER = Path(os.environ.get("BELEDIYE_LEDGER_PATH", ROOT / ".lab" / "ledger.jsonl"))
+LEDGER = Path(os.environ.get("BELEDIYE_LEDGER_PATH", ROOT / ".lab" / "ledger" / "ledger.jsonl"))
 RUNS = ROOT / ".lab" / "runs"
 
 

@@ -10,6 +10,7 @@
     labctl.py molecule-destroy NAME ...                                    (molecule's destroy step)
     labctl.py pki                    issue missing lab certificates (committed; keys vaulted)
     labctl.py tsa-start | tsa-stop   the lab's RFC 3161 time-stamp authority (lab/tsa/tsa.py; `up` starts it)
+    labctl.py av-mirror [--bump]     the lab's ClamAV signature mirror (lab/avmirror.py; `up` and `prepare` start it)
 
 Lab hosts with `lab_clients_lan` in the inventory get a second interface, eth1, on the clients
 bridge (blab1): a segment with no addresses from podman, where the lab DHCP server hands out
@@ -18,6 +19,8 @@ The lab PKI (a throw-away CA and a TLS certificate per lab host, for syslog over
 under inventories/lab/files/pki, keys encrypted with the lab vault; `labctl.py pki` issues what is
 missing. `up` starts the lab TSA on the bridge address 10.231.0.1:3318; its CA and signing key are
 committed the same way (inventories/lab/files/pki/tsa-*).
+`up` and `prepare` also start the lab's ClamAV signature mirror on 10.231.0.1:3320 (lab/avmirror.py):
+a custom database built with ClamAV's sigtool in a throw-away container, cached in .cache/avmirror.
 
 Facts this file relies on are recorded in ../shared/research/testhosts.md: podman 4.3 needs the runc
 runtime and capped ulimits here (lab/containers.conf), netavark deletes an empty bridge (so the lab
@@ -43,6 +46,8 @@ import sys
 import time
 from pathlib import Path
 
+import avmirror
+
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "lab"
 STATE = ROOT / ".lab"
@@ -59,6 +64,9 @@ CLIENT_NETWORK = "belediye-clients"  # DHCP segment: no IPAM, the lab's own DHCP
 CLIENT_BRIDGE = "blab1"
 TSA_DIR = STATE / "tsa"
 TSA_PORT = 3318
+AVMIRROR_DIR = STATE / "avmirror"
+AVMIRROR_CACHE = ROOT / ".cache" / "avmirror"
+AVMIRROR_PORT = avmirror.PORT
 IMAGE_REPO = "localhost/belediye-debian12"
 IMAGE_TAG_LAB = f"{IMAGE_REPO}:lab"
 LABEL = "belediye.lab"
@@ -545,6 +553,118 @@ def ensure_tsa() -> None:
     die(f"the lab TSA did not start; see {TSA_DIR / 'tsa.log'}")
 
 
+# --------------------------------------------------------------------------- lab ClamAV signature mirror
+AVMIRROR_PID = AVMIRROR_DIR / "avmirror.pid"
+AVMIRROR_BUILD_TIMEOUT = 900
+
+
+def apt_proxy_conf() -> str:
+    """The apt settings of a lab host: the lab's squid on the bridge."""
+    return (
+        f'Acquire::http::Proxy "http://{GATEWAY}:{PROXY_PORT}";\n'
+        'Acquire::http::Pipeline-Depth "0";\nAcquire::Retries "3";\n'
+    )
+
+
+def avmirror_container(staging: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run avmirror's build script in a throw-away container of the lab image on the lab network
+    (apt through the lab proxy, no systemd, so no service of the clamav packages starts)."""
+    args = [
+        "podman",
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--pull",
+        "never",
+        "--network",
+        NETWORK,
+        "--dns",
+        "127.0.0.1",
+        "--label",
+        f"{LABEL}=avmirror-build",
+        "--volume",
+        f"{staging}:/build",
+    ]
+    for key, value in env.items():
+        args += ["--env", f"{key}={value}"]
+    args += [image_ref(), "/bin/sh", "/build/build.sh"]
+    try:
+        res = run(args, check=False, quiet=True, timeout=AVMIRROR_BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return 124, f"the build container did not finish within {AVMIRROR_BUILD_TIMEOUT}s"
+    return res.returncode, res.stderr
+
+
+def ensure_avmirror(bump: bool = False) -> None:
+    """The lab's ClamAV signature mirror: the database of the current version (built once per
+    machine and version; --bump makes the next version current) served on the bridge address.
+    Needs the image, the network and the apt proxy (`prepare`)."""
+    AVMIRROR_CACHE.mkdir(parents=True, exist_ok=True)
+    AVMIRROR_DIR.mkdir(parents=True, exist_ok=True)
+    with open(AVMIRROR_CACHE / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        version = avmirror.read_version(AVMIRROR_CACHE) + (1 if bump else 0)
+        t0 = time.monotonic()
+        cached = (AVMIRROR_CACHE / "builds" / f"{avmirror.inputs_hash(version)}.cud").exists()
+        if not cached:
+            log(f"building the lab ClamAV database {avmirror.DB_NAME} version {version} (once per version)")
+        try:
+            built = avmirror.build(AVMIRROR_CACHE, version, avmirror_container, apt_proxy_conf())
+        except RuntimeError as exc:
+            die(str(exc))
+        if not cached:
+            log(f"lab ClamAV database version {version} built in {time.monotonic() - t0:.0f}s")
+        (AVMIRROR_CACHE / "version").write_text(f"{version}\n")
+        avmirror.publish(built, AVMIRROR_DIR / "www")
+        # Started under the lock too: two scenarios preparing at once must not both start a server.
+        if pid_alive(AVMIRROR_PID, "python"):
+            if bump:
+                log(f"AV mirror serves {avmirror.DB_NAME} version {version}")
+            return
+        AVMIRROR_PID.unlink(missing_ok=True)
+        with open(AVMIRROR_DIR / "avmirror.log", "ab") as logf:
+            subprocess.Popen(
+                [sys.executable, str(LAB / "avmirror.py"), "serve", str(AVMIRROR_DIR / "www"), "--bind", GATEWAY,
+                 "--port", str(AVMIRROR_PORT), "--pid-file", str(AVMIRROR_PID)],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True,
+            )  # fmt: skip
+        for _ in range(50):
+            try:
+                socket.create_connection((GATEWAY, AVMIRROR_PORT), timeout=0.5).close()
+                if pid_alive(AVMIRROR_PID, "python"):
+                    log(f"AV mirror serving http://{GATEWAY}:{AVMIRROR_PORT}/{avmirror.DB_NAME} (version {version})")
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+    die(f"the lab AV mirror did not start; see {AVMIRROR_DIR / 'avmirror.log'}")
+
+
+def stop_avmirror() -> None:
+    pid = pid_alive(AVMIRROR_PID, "python")
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not pid_alive(AVMIRROR_PID, "python"):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        log("AV mirror stopped")
+    AVMIRROR_PID.unlink(missing_ok=True)
+
+
+def cmd_av_mirror(args) -> None:
+    """Build (or reuse) and serve the lab ClamAV database; --bump publishes a new version."""
+    with shared_state_lock():
+        prepare_machine()
+        ensure_image()
+        ensure_network()
+        ensure_proxy()
+    ensure_avmirror(bump=args.bump)
+
+
 def stop_tsa() -> None:
     pid = pid_alive(TSA_PID, "python")
     if pid:
@@ -661,10 +781,7 @@ def create_host(
     podman(*args, image_ref(), "/sbin/init")
     # Files a host needs before it boots: its apt proxy, and for a Pardus desktop Pardus's identity.
     proxy = STATE / "01proxy"
-    proxy.write_text(
-        f'Acquire::http::Proxy "http://{GATEWAY}:{PROXY_PORT}";\n'
-        'Acquire::http::Pipeline-Depth "0";\nAcquire::Retries "3";\n'
-    )
+    proxy.write_text(apt_proxy_conf())
     podman("cp", str(proxy), f"{container}:/etc/apt/apt.conf.d/01proxy")
     if flavour == "pardus":
         podman("cp", str(LAB / "pardus" / "os-release"), f"{container}:/usr/lib/os-release")
@@ -797,6 +914,7 @@ def cmd_up(args) -> None:
             ensure_client_address(CONTAINER_PREFIX + name, h["clients_lan"])
     check_pki(hosts)
     ensure_tsa()
+    ensure_avmirror()
     wait_for_ssh({n: h["address"] for n, h in hosts.items()})
     write_ssh_config(lab_inventory_hosts() if args.hosts else hosts)
     log(f"lab up: {len(hosts)} hosts ({len(started)} started) in {time.monotonic() - t0:.1f}s")
@@ -813,6 +931,7 @@ def cmd_down(_args) -> None:
     if link_exists(CLIENT_BRIDGE):
         run(["ip", "link", "del", CLIENT_BRIDGE], check=False)
     stop_tsa()
+    stop_avmirror()
     stop_proxy()
     delete_bridge()
     if KNOWN_HOSTS.exists():
@@ -828,6 +947,9 @@ def cmd_status(_args) -> None:
     print(f"bridge {BRIDGE}: {'present' if link_exists(BRIDGE) else 'absent'}")
     print(f"apt proxy: {'running' if pid_alive(SQUID_PID, 'squid') else 'stopped'}")
     print(f"TSA: {'running on ' + GATEWAY + ':' + str(TSA_PORT) if pid_alive(TSA_PID, 'python') else 'stopped'}")
+    mirror = pid_alive(AVMIRROR_PID, "python")
+    version = avmirror.read_version(AVMIRROR_CACHE)
+    print(f"AV mirror: {f'running on {GATEWAY}:{AVMIRROR_PORT}, version {version}' if mirror else 'stopped'}")
 
 
 @contextlib.contextmanager
@@ -847,13 +969,15 @@ def shared_state_lock():
 
 
 def cmd_prepare(_args) -> None:
-    """What every molecule scenario needs before it starts: image, SSH key, network and proxy."""
+    """What every molecule scenario needs before it starts: image, SSH key, network, proxy and the
+    AV mirror (its build takes its own lock, so other scenarios are not held up by it)."""
     with shared_state_lock():
         prepare_machine()
         ensure_image()
         ensure_ssh_key()
         ensure_network()
         ensure_proxy()
+    ensure_avmirror()
 
 
 def cmd_molecule_create(args) -> None:
@@ -919,6 +1043,9 @@ def main() -> None:
     sub.add_parser("pki").set_defaults(func=cmd_pki)
     sub.add_parser("tsa-start").set_defaults(func=lambda _a: ensure_tsa())
     sub.add_parser("tsa-stop").set_defaults(func=lambda _a: stop_tsa())
+    av = sub.add_parser("av-mirror", help="build (once) and serve the lab ClamAV signature database")
+    av.add_argument("--bump", action="store_true", help="build and serve the next version of the database")
+    av.set_defaults(func=cmd_av_mirror)
     args = p.parse_args()
     args.func(args)
 

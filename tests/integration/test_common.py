@@ -90,16 +90,5 @@ def test_every_host_forwards_its_logs_to_the_log_server(lab_hosts):
     pytest.fail(f"logs of {sorted(missing)} never reached log01")
 
 
-def test_a_check_mode_plan_of_the_converged_lab_changes_nothing():
-    """The plan a sysadmin reads before applying must be trustworthy: after converge it is empty."""
-    res = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/site.yml", "--check", "--diff"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(Path.home())},
-    )
-    assert res.returncode == 0, res.stdout[-3000:]
-    recap = [line for line in res.stdout.splitlines() if " : ok=" in line]
-    assert recap, res.stdout[-2000:]
-    assert all("changed=0 " in line for line in recap), "\n".join(recap)
+# That a check-mode plan of the converged lab changes nothing is the lab stage's own step before
+# these tests (ci/plan.sh with PLAN_EXPECT_NO_CHANGES=1, scripts/test.sh), not a second full run here.

@@ -28,6 +28,8 @@ DEV_TOOLS = {
     "ansible",
     "ansible-builder",
     "ansible-lint",
+    "dkimpy",  # the lab mail tests verify DKIM signatures with it
+    "dnspython",  # dkimpy's dependency
     "molecule",
     "molecule-plugins",
     "pytest",

@@ -641,18 +641,23 @@ def ensure_avmirror(bump: bool = False) -> None:
     die(f"the lab AV mirror did not start; see {AVMIRROR_DIR / 'avmirror.log'}")
 
 
-def stop_avmirror() -> None:
-    pid = pid_alive(AVMIRROR_PID, "python")
+def stop_pid_file_server(pid_file: Path, what: str) -> None:
+    """Stop a lab server this file started (the TSA, the AV mirror): SIGTERM, SIGKILL after 5 s."""
+    pid = pid_alive(pid_file, "python")
     if pid:
         os.kill(pid, signal.SIGTERM)
         for _ in range(50):
-            if not pid_alive(AVMIRROR_PID, "python"):
+            if not pid_alive(pid_file, "python"):
                 break
             time.sleep(0.1)
         else:
             os.kill(pid, signal.SIGKILL)
-        log("AV mirror stopped")
-    AVMIRROR_PID.unlink(missing_ok=True)
+        log(f"{what} stopped")
+    pid_file.unlink(missing_ok=True)
+
+
+def stop_avmirror() -> None:
+    stop_pid_file_server(AVMIRROR_PID, "AV mirror")
 
 
 def cmd_av_mirror(args) -> None:
@@ -666,17 +671,7 @@ def cmd_av_mirror(args) -> None:
 
 
 def stop_tsa() -> None:
-    pid = pid_alive(TSA_PID, "python")
-    if pid:
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
-            if not pid_alive(TSA_PID, "python"):
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-        log("TSA stopped")
-    TSA_PID.unlink(missing_ok=True)
+    stop_pid_file_server(TSA_PID, "TSA")
 
 
 # --------------------------------------------------------------------------- hosts

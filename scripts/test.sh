@@ -22,7 +22,7 @@ export BELEDIYE_LEDGER_PATH="${BELEDIYE_LEDGER_PATH:-$PWD/.lab/ledger/ledger.jso
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint unit image molecule lab lablife)
-declare -a summary=()
+declare -a summary=() failed_stages=()
 failed=0
 suite_start=$(date +%s)
 
@@ -32,11 +32,14 @@ run_stage() {
   t0=$(date +%s)
   echo
   echo "=== stage $name: start $(date -u +%H:%M:%S)"
-  "$@"
-  rc=$?
+  # The stage's output is also kept, so that the end of the run can repeat what failed: CI shows
+  # only the last lines of a long run.
+  mkdir -p .lab/runs
+  "$@" 2>&1 | tee ".lab/runs/stage-$name.log"
+  rc=${PIPESTATUS[0]}
   t1=$(date +%s)
   local status=ok
-  [ $rc -eq 0 ] || { status="FAILED (rc=$rc)"; failed=1; }
+  [ $rc -eq 0 ] || { status="FAILED (rc=$rc)"; failed=1; failed_stages+=("$name"); }
   summary+=("$(printf '%-10s %6ss  %s' "$name" $((t1 - t0)) "$status")")
   echo "=== stage $name: $status in $((t1 - t0))s"
   return $rc
@@ -53,6 +56,14 @@ teardown() {
     echo "=== teardown: lab down"
     python lab/labctl.py down || true
   fi
+  local f
+  for f in "${failed_stages[@]}"; do
+    echo
+    echo "=== failed stage $f: its failure lines (whole output: .lab/runs/stage-$f.log)"
+    grep -E -e '^--- molecule scenario .*FAILED' -e 'fatal: \[|failed: \[|^FAILED |^ERROR |^E   |Error:|rc=[1-9]' \
+      -e '^ +[0-9]+:[0-9]+ +error ' ".lab/runs/stage-$f.log" | tail -n 60 | cut -c1-400 | grep . ||
+      tail -n 40 ".lab/runs/stage-$f.log" | cut -c1-400
+  done
   echo
   echo "=== make test: stage times"
   printf '%s\n' "${summary[@]}"

@@ -175,7 +175,7 @@ def maildir(box: str) -> str:
     return f"{VMAIL}/{domain}/{local}/Maildir"
 
 
-def wait_for_delivery(root, box: str, msgid: str, timeout: float = 60) -> str:
+def wait_for_delivery(root, box: str, msgid: str, timeout: float = 120) -> str:
     """The maildir file of box that holds msgid, once it is there ("" after timeout)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -350,7 +350,7 @@ def test_the_alias_and_the_directorate_list_reach_their_mailboxes(root):
 
 def test_mail_logs_go_through_syslog(root, delivered):
     msgid, _ = delivered
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:
         log = root.run(f"grep -F -- {shlex.quote(msgid)} /var/log/mail.log").stdout
         if ("postfix/cleanup" in log and "dovecot" in log) or time.monotonic() > deadline:

@@ -104,7 +104,7 @@ stage_molecule() {
   # Longest first (times of a clean run on CI's two cores), so that the lanes end together; a
   # scenario missing from the list runs last. The mail scenario leaves clamd and the milter to the
   # lab, where the integration tests send EICAR through them (MOL_MAIL_CLAMAV=false).
-  local longest_first=(isms_baseline log_server mail_server dhcp common antivirus)
+  local longest_first=(isms_baseline log_server backup_target backup_client mail_server dhcp common antivirus)
   local scenarios=() s
   for s in "${longest_first[@]}"; do [ -f "molecule/$s/molecule.yml" ] && scenarios+=("$s"); done
   for s in molecule/*/molecule.yml; do

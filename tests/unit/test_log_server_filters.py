@@ -1,17 +1,14 @@
 """roles/log_server/filter_plugins/log_server.py: the log server's input checks and derived values."""
 
 import copy
-import datetime
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from pkitools import pem, throwaway_pki, tls_task_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "log_server"
@@ -21,7 +18,6 @@ import log_server  # noqa: E402 - a role's filter plugins are not a package
 
 RULES = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["__log_server_retention_rules"]
 DEFAULT_CLASSES = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())["log_server_classes"]
-NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
 
 
 def classes(**changes) -> list[dict]:
@@ -203,66 +199,18 @@ def test_log_trees_are_safe_separate_paths(paths, expected):
 # --- PEM and certificates ----------------------------------------------------------------------
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(subject: str, key, issuer: str, issuer_key, days=(-1, 30), ca=False) -> x509.Certificate:
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW + datetime.timedelta(days=days[0]))
-        .not_valid_after(NOW + datetime.timedelta(days=days[1]))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(obj) -> str:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM).decode()
-    return obj.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 @pytest.fixture(scope="module")
 def pki() -> dict:
-    keys = {n: ec.generate_private_key(ec.SECP256R1()) for n in ("ca", "sub", "other", "server", "spare")}
-    ca = _cert("Test CA", keys["ca"], "Test CA", keys["ca"], ca=True)
-    sub = _cert("Test sub CA", keys["sub"], "Test CA", keys["ca"], ca=True)
-    other = _cert("Other CA", keys["other"], "Other CA", keys["other"], ca=True)
-    # A certificate that claims the CA's name but is signed by another key.
-    forged = _cert("log01", keys["server"], "Test CA", keys["other"])
-    return {
-        "ca": _pem(ca),
-        "other_ca": _pem(other),
-        "key": _pem(keys["server"]),
-        "spare_key": _pem(keys["spare"]),
-        "cert": _pem(_cert("log01", keys["server"], "Test CA", keys["ca"])),
-        "expired": _pem(_cert("log01", keys["server"], "Test CA", keys["ca"], days=(-60, -1))),
-        "future": _pem(_cert("log01", keys["server"], "Test CA", keys["ca"], days=(2, 30))),
-        "from_sub": _pem(_cert("log01", keys["server"], "Test sub CA", keys["sub"])) + _pem(sub),
-        "from_sub_alone": _pem(_cert("log01", keys["server"], "Test sub CA", keys["sub"])),
-        "forged": _pem(forged),
-        "encrypted_key": keys["server"]
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"parola"),
-        )
-        .decode(),
-    }
+    material = throwaway_pki("log01")
+    key = serialization.load_pem_private_key(material["key"].encode(), password=None)
+    return {**material, "with_chain": material["cert"] + material["ca"], "encrypted_key": pem(key, password=b"parola")}
 
 
 @pytest.mark.parametrize(
     ("kind", "value", "expected"),
     [
         pytest.param("certificate", "cert", None, id="certificate"),
-        pytest.param("certificate", "from_sub", None, id="certificate-with-chain"),
+        pytest.param("certificate", "with_chain", None, id="certificate-with-chain"),
         pytest.param("certificates", "ca", None, id="ca-bundle"),
         pytest.param("private_key", "key", None, id="key"),
         pytest.param("certificate", "", "is empty", id="empty"),
@@ -301,34 +249,15 @@ def test_pem_problems_never_quote_a_key(pki):
         assert body not in " ".join(log_server.log_server_pem_problems(broken, kind, "k"))
 
 
-@pytest.mark.parametrize(
-    ("cert", "key", "ca", "expected"),
-    [
-        pytest.param("cert", "key", "ca", None, id="sound"),
-        pytest.param("from_sub", "key", "ca", None, id="through-an-intermediate-given-with-the-certificate"),
-        pytest.param("from_sub_alone", "key", "ca", "was not issued by", id="intermediate-missing"),
-        pytest.param("cert", "spare_key", "ca", "does not belong to log_server_tls_cert", id="key-does-not-fit"),
-        pytest.param("expired", "key", "ca", "expired on 2026-11-29", id="expired"),
-        pytest.param("future", "key", "ca", "is not valid before 2026-12-02", id="not-yet-valid"),
-        pytest.param(
-            "cert", "key", "other_ca", "was not issued by a certificate of log_server_tls_ca_cert", id="other-ca"
-        ),
-        pytest.param("forged", "key", "ca", "was not issued by", id="forged-issuer-name"),
-    ],
-)
-def test_certificate_key_and_ca_fit_together(pki, cert, key, ca, expected):
-    problems = log_server.log_server_tls_problems(pki[cert], pki[key], pki[ca], "log01", NOW)
-    if expected is None:
-        assert problems == []
-    else:
-        assert any(expected in p for p in problems), problems
-        assert all(p.startswith("log01: log_server_tls_") for p in problems)
-        assert not any(pki["key"].splitlines()[1] in p for p in problems)
-
-
-def test_tls_check_takes_the_time_as_text(pki):
-    assert log_server.log_server_tls_problems(pki["cert"], pki["key"], pki["ca"], now="2026-11-30T12:00:00+00:00") == []
-    assert log_server.log_server_tls_problems(pki["cert"], pki["key"], pki["ca"], now="2027-06-01T00:00:00") != []
+def test_the_tls_check_names_the_roles_variables(pki):
+    """The shapes are log_server_pem_problems' task; the fit is pki_tls_problems (test_pki_filter.py)."""
+    assert tls_task_problems("log_server", "log01", pki) == []
+    assert tls_task_problems("log_server", "log01", {**pki, "ca": ""}) == [
+        "log01: log_server_tls_ca_cert is empty or not PEM"
+    ]
+    assert tls_task_problems("log_server", "log01", {**pki, "key": pki["spare_key"]}) == [
+        "log01: log_server_tls_key does not belong to log_server_tls_cert (CN=log01)"
+    ]
 
 
 def test_every_filter_is_registered():

@@ -7,56 +7,29 @@ started. The control row runs the input checks alone with sound inputs. A throw-
 certificate and key are made with the cryptography library for the run.
 """
 
-import datetime
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from pkitools import throwaway_pki
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 FIRST_CHANGING_TASK = "Rsyslog with its TLS driver, Python 3, openssl and chattr are installed"
 
 
-def _cert(subject: str, key, issuer: str, issuer_key, ca: bool = False) -> str:
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(issuer_key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _key(key) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 @pytest.fixture(scope="module")
 def sound() -> dict:
-    ca_key, server_key, spare_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-    ca = _cert("Test CA", ca_key, "Test CA", ca_key, ca=True)
+    pki = throwaway_pki("log01")
     return {
-        "log_server_tls_ca_cert": ca,
-        "log_server_tls_cert": _cert("log01", server_key, "Test CA", ca_key),
-        "log_server_tls_key": _key(server_key),
+        "log_server_tls_ca_cert": pki["ca"],
+        "log_server_tls_cert": pki["cert"],
+        "log_server_tls_key": pki["key"],
         "log_server_tsa_url": "http://127.0.0.1:9/",
-        "log_server_tsa_ca_cert": ca,
-        "spare_key": _key(spare_key),
+        "log_server_tsa_ca_cert": pki["ca"],
+        "spare_key": pki["spare_key"],
     }
 
 

@@ -2,18 +2,16 @@
 
 import base64
 import copy
-import datetime
 import sys
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.core import get_encrypted_password
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from passlib.hash import sha512_crypt
+from pkitools import throwaway_pki, tls_task_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "mail_server"
@@ -22,7 +20,6 @@ sys.path.insert(0, str(ROLE / "filter_plugins"))
 import mail_server  # noqa: E402 - a role's filter plugins are not a package
 
 D = "ornek.bel.tr"
-NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
 KEY = "vault-salt-key-0123456789"
 
 GOOD = {
@@ -449,67 +446,15 @@ def test_dns_records_refuse_an_unknown_dmarc_policy():
         mail_server.mail_server_dns_records(D, {**PARAMS, "dmarc_policy": "drop"})
 
 
-# --- mail_server_tls_problems --------------------------------------------------------------------
+# --- the TLS check: pki_tls_problems (plugins/filter/pki.py, tested in test_pki_filter.py) --------
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(subject, issuer, key, issuer_key, days=(-1, 30), ca=False):
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW + datetime.timedelta(days=days[0]))
-        .not_valid_after(NOW + datetime.timedelta(days=days[1]))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem(obj) -> str:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM).decode()
-    return obj.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-@pytest.fixture(scope="module")
-def pki():
-    ca_key, other_key, key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-    ca = _cert("Test CA", "Test CA", ca_key, ca_key, ca=True)
-    other_ca = _cert("Other CA", "Other CA", other_key, other_key, ca=True)
-    return {
-        "ca": _pem(ca),
-        "other_ca": _pem(other_ca),
-        "key": _pem(key),
-        "other_key": _pem(ec.generate_private_key(ec.SECP256R1())),
-        "cert": _pem(_cert("posta.ornek.bel.tr", "Test CA", key, ca_key)),
-        "expired": _pem(_cert("posta.ornek.bel.tr", "Test CA", key, ca_key, days=(-60, -1))),
-        "other_cert": _pem(_cert("posta.ornek.bel.tr", "Other CA", key, other_key)),
-    }
-
-
-def test_a_sound_certificate_has_no_problems(pki):
-    assert mail_server.mail_server_tls_problems(pki["cert"], pki["key"], pki["ca"], "mail01", NOW) == []
-
-
-@pytest.mark.parametrize(
-    ("cert", "key", "ca", "expected"),
-    [
-        pytest.param("cert", "other_key", "ca", "mail_server_tls_key does not belong", id="wrong-key"),
-        pytest.param("expired", "key", "ca", "expired on", id="expired"),
-        pytest.param("other_cert", "key", "ca", "was not issued by a certificate of", id="other-ca"),
-        pytest.param(None, "key", "ca", "mail_server_tls_cert is empty or not PEM", id="no-cert"),
-        pytest.param("cert", None, "ca", "mail_server_tls_key is empty or not PEM", id="no-key"),
-        pytest.param("cert", "key", None, "mail_server_tls_ca_cert is empty or not PEM", id="no-ca"),
-    ],
-)
-def test_tls_problems_are_reported(pki, cert, key, ca, expected):
-    problems = mail_server.mail_server_tls_problems(pki.get(cert, ""), pki.get(key, ""), pki.get(ca, ""), "mail01", NOW)
-    assert any(expected in p for p in problems), problems
-    assert "PRIVATE KEY" not in "".join(problems)
+def test_the_tls_check_names_the_roles_variables():
+    pki = throwaway_pki("posta.ornek.bel.tr")
+    assert tls_task_problems("mail_server", "mail01", pki) == []
+    assert tls_task_problems("mail_server", "mail01", {**pki, "ca": ""}) == [
+        "mail01: mail_server_tls_ca_cert is empty or not PEM"
+    ]
+    assert tls_task_problems("mail_server", "mail01", {**pki, "key": pki["spare_key"]}) == [
+        "mail01: mail_server_tls_key does not belong to mail_server_tls_cert (CN=posta.ornek.bel.tr)"
+    ]

@@ -20,10 +20,9 @@ Filters:
 ``log_server_path_problems(paths, host='')``
     Check ``{variable: path}``: absolute, plain characters, and no tree inside another.
 ``log_server_pem_problems(value, kind, key, host='')``
-    Check the PEM shape of a ``certificate``, a ``certificates`` bundle or a ``private_key``.
-``log_server_tls_problems(cert, key, ca, host='', now=None)``
-    With the ``cryptography`` library (a dependency of ansible-core): the key belongs to the
-    certificate, the certificate is valid now and was issued by one of the CA certificates.
+    Check the PEM shape of a ``certificate``, a ``certificates`` bundle or a ``private_key``. Whether
+    the key, the certificate and the CA fit together is then checked by the repository's
+    ``pki_tls_problems`` filter (plugins/filter/pki.py).
 ``log_server_tool_classes(classes)``
     ``{name: {retention_days: N}}``, the ``classes`` object of the log5651 configuration.
 
@@ -41,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import re
 from collections.abc import Mapping
 
@@ -51,16 +49,6 @@ except ImportError as exc:  # reported when a filter is called, not when Ansible
     NETADDR_IMPORT_ERROR: ImportError | None = exc
 else:
     NETADDR_IMPORT_ERROR = None
-
-try:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-except ImportError as exc:
-    CRYPTOGRAPHY_IMPORT_ERROR: ImportError | None = exc
-else:
-    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 from ansible.errors import AnsibleFilterError
 
@@ -304,94 +292,6 @@ def log_server_pem_problems(value: object, kind: str, key: str, host: str = "") 
     return problems
 
 
-def _require_cryptography() -> None:
-    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        raise AnsibleFilterError(
-            f"log_server: the cryptography Python library is required: {CRYPTOGRAPHY_IMPORT_ERROR}"
-        )
-
-
-def _public_bytes(public_key) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def _signed_by(cert, issuer) -> bool:
-    """Whether issuer's key verifies cert's signature (RSA PKCS#1 v1.5 or PSS, ECDSA, EdDSA)."""
-    key = issuer.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            params = cert.signature_algorithm_parameters
-            pad = params if isinstance(params, padding.PSS) else padding.PKCS1v15()
-            key.verify(cert.signature, cert.tbs_certificate_bytes, pad, cert.signature_hash_algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes)
-        else:
-            return False
-    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
-        return False
-    return True
-
-
-def log_server_tls_problems(
-    cert_pem: str, key_pem: str, ca_pem: str, host: str = "", now: object = None, prefix: str = "log_server_tls"
-) -> list[str]:
-    """Problems of a server certificate, its key and the CA bundle, checked with ``cryptography``.
-
-    Call it after ``log_server_pem_problems`` found the shapes sound. ``now`` (a datetime or an
-    ISO 8601 string; default: the current time) is when the certificate must be valid.
-    """
-    _require_cryptography()
-    cert_key, key_key, ca_key = f"{prefix}_cert", f"{prefix}_key", f"{prefix}_ca_cert"
-    if now is None:
-        moment = datetime.datetime.now(datetime.UTC)
-    elif isinstance(now, datetime.datetime):
-        moment = now
-    else:
-        moment = datetime.datetime.fromisoformat(str(now))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    try:
-        chain = x509.load_pem_x509_certificates(cert_pem.encode())
-    except ValueError:
-        return [f"{_who(host, cert_key)} cannot be read as an X.509 certificate"]
-    try:
-        cas = x509.load_pem_x509_certificates(ca_pem.encode())
-    except ValueError:
-        return [f"{_who(host, ca_key)} cannot be read as X.509 certificates"]
-    try:
-        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-    except (ValueError, TypeError):
-        return [f"{_who(host, key_key)} cannot be read as an unencrypted private key"]
-    except UnsupportedAlgorithm:
-        return [f"{_who(host, key_key)} is a private key of a type that cannot be checked"]
-    leaf = chain[0]
-    problems = []
-    subject = leaf.subject.rfc4514_string()
-    if _public_bytes(key.public_key()) != _public_bytes(leaf.public_key()):
-        problems.append(f"{_who(host, key_key)} does not belong to {cert_key} ({subject})")
-    if moment < leaf.not_valid_before_utc:
-        problems.append(f"{_who(host, cert_key)} ({subject}) is not valid before {leaf.not_valid_before_utc:%Y-%m-%d}")
-    if moment > leaf.not_valid_after_utc:
-        problems.append(f"{_who(host, cert_key)} ({subject}) expired on {leaf.not_valid_after_utc:%Y-%m-%d}")
-    # Walk up the chain given with the certificate until a certificate issued by one of the CAs.
-    issuers = chain[1:] + cas
-    current, hops = leaf, 0
-    while hops <= len(chain):
-        if any(current.issuer == ca.subject and _signed_by(current, ca) for ca in cas):
-            break
-        parent = next((c for c in issuers if current.issuer == c.subject and _signed_by(current, c)), None)
-        if parent is None or parent is current:
-            problems.append(
-                f"{_who(host, cert_key)} ({subject}) was not issued by a certificate of {ca_key}"
-                f" (its issuer is {current.issuer.rfc4514_string()})"
-            )
-            break
-        current, hops = parent, hops + 1
-    return problems
-
-
 class FilterModule:
     """Filters of the log_server role."""
 
@@ -404,5 +304,4 @@ class FilterModule:
             "log_server_range_problems": log_server_range_problems,
             "log_server_path_problems": log_server_path_problems,
             "log_server_pem_problems": log_server_pem_problems,
-            "log_server_tls_problems": log_server_tls_problems,
         }

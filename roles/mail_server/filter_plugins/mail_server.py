@@ -4,7 +4,9 @@ inventory for Postfix, Dovecot and the DNS records file.
 Every filter is a pure function: nothing here reads facts or touches a host. The ``*_problems``
 filters never raise on bad input: they return a list of messages, each naming the host, the
 variable and what is wrong (an empty list means the input is sound), and assert.yml joins them into
-one failure. Passwords, the salt key and private keys are read but never quoted in a message.
+one failure. Passwords and the salt key are read but never quoted in a message. The TLS
+certificate, key and CA are checked by the repository's ``pki_tls_problems`` filter
+(plugins/filter/pki.py).
 
 Filters:
 
@@ -14,9 +16,6 @@ Filters:
     quotas, directorates, passwords present, every list reaching somebody.
 ``mail_server_range_problems(rows, host='')``
     Check ``[{key, value, min, max}]`` rows: each value a whole number from min to max.
-``mail_server_tls_problems(cert, key, ca, host='', now=None)``
-    With ``cryptography``: PEM shapes, the key fits the certificate, which is valid at ``now`` and
-    issued by one of the CA certificates (directly or through the intermediates that follow it).
 ``mail_server_salt(address, key)``
     A stable 16-character crypt salt for a mailbox: HMAC-SHA256 of the lower-cased address under
     the vault secret ``key``, written in crypt's alphabet. Never derived from the password.
@@ -48,7 +47,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import hashlib
 import hmac
 import re
@@ -62,16 +60,6 @@ except ImportError as exc:  # reported when a filter is called, not when Ansible
     NETADDR_IMPORT_ERROR: ImportError | None = exc
 else:
     NETADDR_IMPORT_ERROR = None
-
-try:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-except ImportError as exc:
-    CRYPTOGRAPHY_IMPORT_ERROR: ImportError | None = exc
-else:
-    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN_RE = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})+$")
@@ -385,89 +373,6 @@ def mail_server_range_problems(rows: list, host: str = "") -> list[str]:
     return problems
 
 
-# --- TLS -----------------------------------------------------------------------------------------
-
-
-def _public_bytes(public_key) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def _signed_by(cert, issuer) -> bool:
-    key = issuer.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            params = cert.signature_algorithm_parameters
-            pad = params if isinstance(params, padding.PSS) else padding.PKCS1v15()
-            key.verify(cert.signature, cert.tbs_certificate_bytes, pad, cert.signature_hash_algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes)
-        else:
-            return False
-    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
-        return False
-    return True
-
-
-def _moment(now: object) -> datetime.datetime:
-    if now is None:
-        moment = datetime.datetime.now(datetime.UTC)
-    elif isinstance(now, datetime.datetime):
-        moment = now
-    else:
-        moment = datetime.datetime.fromisoformat(str(now))
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
-def mail_server_tls_problems(cert_pem: object, key_pem: object, ca_pem: object, host: str = "", now: object = None):
-    """Problems of the server's certificate, key and CA bundle; the key is never quoted."""
-    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"mail_server: the cryptography library is required: {CRYPTOGRAPHY_IMPORT_ERROR}")
-    names = {"cert": "mail_server_tls_cert", "key": "mail_server_tls_key", "ca": "mail_server_tls_ca_cert"}
-    problems = []
-    for what, value in (("cert", cert_pem), ("key", key_pem), ("ca", ca_pem)):
-        if not isinstance(value, str) or not PEM_BLOCK_RE.search(value.replace("\r\n", "\n")):
-            problems.append(f"{_who(host, names[what])} is empty or not PEM")
-    if problems:
-        return problems
-    try:
-        chain = x509.load_pem_x509_certificates(cert_pem.encode())
-    except ValueError:
-        return [f"{_who(host, names['cert'])} cannot be read as an X.509 certificate"]
-    try:
-        cas = x509.load_pem_x509_certificates(ca_pem.encode())
-    except ValueError:
-        return [f"{_who(host, names['ca'])} cannot be read as X.509 certificates"]
-    try:
-        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        return [f"{_who(host, names['key'])} cannot be read as an unencrypted private key"]
-    leaf, moment = chain[0], _moment(now)
-    subject = leaf.subject.rfc4514_string()
-    if _public_bytes(key.public_key()) != _public_bytes(leaf.public_key()):
-        problems.append(f"{_who(host, names['key'])} does not belong to {names['cert']} ({subject})")
-    if moment < leaf.not_valid_before_utc:
-        problems.append(
-            f"{_who(host, names['cert'])} ({subject}) is not valid before {leaf.not_valid_before_utc:%Y-%m-%d}"
-        )
-    if moment > leaf.not_valid_after_utc:
-        problems.append(f"{_who(host, names['cert'])} ({subject}) expired on {leaf.not_valid_after_utc:%Y-%m-%d}")
-    current, candidates = leaf, chain[1:]
-    for _ in range(len(chain) + 1):
-        if any(current.issuer == ca.subject and _signed_by(current, ca) for ca in cas):
-            break
-        parent = next((c for c in candidates if current.issuer == c.subject and _signed_by(current, c)), None)
-        if parent is None:
-            problems.append(
-                f"{_who(host, names['cert'])} ({subject}) was not issued by a certificate of {names['ca']}"
-                f" (its issuer is {current.issuer.rfc4514_string()})"
-            )
-            break
-        current = parent
-    return problems
-
-
 # --- derived values ------------------------------------------------------------------------------
 
 
@@ -599,7 +504,6 @@ class FilterModule:
         return {
             "mail_server_problems": mail_server_problems,
             "mail_server_range_problems": mail_server_range_problems,
-            "mail_server_tls_problems": mail_server_tls_problems,
             "mail_server_salt": mail_server_salt,
             "mail_server_quota": mail_server_quota,
             "mail_server_present": mail_server_present,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -22,16 +21,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lab"))
+from playrecap import recap  # noqa: E402 - lab/ holds the shared helpers of the lab tools
+
 PLAYBOOK = ["ansible-playbook", "-i", "inventories/lab", "playbooks/isms.yml"]
-
-
-def recap(stdout: str) -> dict[str, dict[str, int]]:
-    out = {}
-    for line in stdout.split("PLAY RECAP")[-1].splitlines():
-        match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if match:
-            out[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-    return out
 
 
 def run_once(limit: str | None) -> tuple[float, dict[str, dict[str, int]]]:

@@ -11,6 +11,8 @@
     labctl.py pki                    issue missing lab certificates (committed; keys vaulted)
     labctl.py tsa-start | tsa-stop   the lab's RFC 3161 time-stamp authority (lab/tsa/tsa.py; `up` starts it)
     labctl.py av-mirror [--bump]     the lab's ClamAV signature mirror (lab/avmirror.py; `up` and `prepare` start it)
+    labctl.py devices | devices-stop the simulated cameras, PDKS terminals and X-ray scanners on loopback
+                                     (lab/devices/fleet.py; `up` starts them, `down` stops them)
 
 Lab hosts with `lab_clients_lan` in the inventory get a second interface, eth1, on the clients
 bridge (blab1): a segment with no addresses from podman, where the lab DHCP server hands out
@@ -660,6 +662,36 @@ def stop_avmirror() -> None:
     stop_pid_file_server(AVMIRROR_PID, "AV mirror")
 
 
+DEVICES_DIR = STATE / "devices"
+DEVICES_PID = DEVICES_DIR / "fleet.pid"
+
+
+def ensure_devices() -> None:
+    """Start the simulated device fleet (lab/devices/fleet.py): a simulator for every camera, PDKS
+    terminal and X-ray scanner of the lab inventory, on loopback, with its state in .lab/devices."""
+    if pid_alive(DEVICES_PID, "python"):
+        return
+    DEVICES_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    DEVICES_PID.unlink(missing_ok=True)
+    with open(DEVICES_DIR / "fleet.log", "ab") as logf:
+        subprocess.Popen(
+            [sys.executable, str(LAB / "devices" / "fleet.py"), "--state-dir", str(DEVICES_DIR / "state"),
+             "--pid-file", str(DEVICES_PID)],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True,
+        )  # fmt: skip
+    # The fleet writes its PID file once every simulator listens.
+    for _ in range(300):
+        if pid_alive(DEVICES_PID, "python"):
+            log("simulated devices up on loopback (lab/devices/fleet.py)")
+            return
+        time.sleep(0.2)
+    die(f"the simulated devices did not start; see {DEVICES_DIR / 'fleet.log'}")
+
+
+def stop_devices() -> None:
+    stop_pid_file_server(DEVICES_PID, "simulated devices")
+
+
 def cmd_av_mirror(args) -> None:
     """Build (or reuse) and serve the lab ClamAV database; --bump publishes a new version."""
     with shared_state_lock():
@@ -910,6 +942,7 @@ def cmd_up(args) -> None:
     check_pki(hosts)
     ensure_tsa()
     ensure_avmirror()
+    ensure_devices()
     wait_for_ssh({n: h["address"] for n, h in hosts.items()})
     write_ssh_config(lab_inventory_hosts() if args.hosts else hosts)
     log(f"lab up: {len(hosts)} hosts ({len(started)} started) in {time.monotonic() - t0:.1f}s")
@@ -927,6 +960,7 @@ def cmd_down(_args) -> None:
         run(["ip", "link", "del", CLIENT_BRIDGE], check=False)
     stop_tsa()
     stop_avmirror()
+    stop_devices()
     stop_proxy()
     delete_bridge()
     if KNOWN_HOSTS.exists():
@@ -1037,6 +1071,10 @@ def main() -> None:
     md.set_defaults(func=cmd_molecule_destroy)
     sub.add_parser("pki").set_defaults(func=cmd_pki)
     sub.add_parser("tsa-start").set_defaults(func=lambda _a: ensure_tsa())
+    sub.add_parser("devices", help="start the simulated cameras, PDKS terminals and X-ray scanners").set_defaults(
+        func=lambda _a: ensure_devices()
+    )
+    sub.add_parser("devices-stop").set_defaults(func=lambda _a: stop_devices())
     sub.add_parser("tsa-stop").set_defaults(func=lambda _a: stop_tsa())
     av = sub.add_parser("av-mirror", help="build (once) and serve the lab ClamAV signature database")
     av.add_argument("--bump", action="store_true", help="build and serve the next version of the database")

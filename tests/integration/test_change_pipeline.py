@@ -54,13 +54,19 @@ def linux_hosts(inventory) -> list[str]:
     return sorted(group_members(inventory, "linux"))
 
 
+@pytest.fixture(scope="module")
+def site_hosts(inventory, linux_hosts) -> list[str]:
+    """Every host site.yml reaches: the Linux hosts, and the simulated devices (run on the controller)."""
+    return sorted(linux_hosts + group_members(inventory, "devices"))
+
+
 def test_ledger_chain_is_intact():
     res = verify_ledger()
     assert res.returncode == 0, res.stdout + res.stderr
     assert "ledger intact" in res.stdout
 
 
-def test_apply_then_plan_are_recorded(head, linux_hosts):
+def test_apply_then_plan_are_recorded(head, site_hosts):
     apply = run_of(RUNS / "apply" / "apply.json")
     plan = run_of(RUNS / "plan" / "plan.json")
     assert apply["seq"] < plan["seq"], "the plan ran after the apply"
@@ -71,10 +77,10 @@ def test_apply_then_plan_are_recorded(head, linux_hosts):
         assert run["git"]["commit"] == head
         assert run["playbooks"] == ["playbooks/site.yml"]
         assert run["inventory"] == ["inventories/lab"]
-        assert sorted(run["hosts"]) == sorted(linux_hosts)
+        assert sorted(run["hosts"]) == site_hosts
         assert all(stats["failed"] == 0 and stats["unreachable"] == 0 for stats in run["hosts"].values())
     # After the apply, the plan finds nothing left to change on any host, and lists no change.
-    assert {h: s["changed"] for h, s in plan["hosts"].items()} == dict.fromkeys(linux_hosts, 0)
+    assert {h: s["changed"] for h, s in plan["hosts"].items()} == dict.fromkeys(site_hosts, 0)
     assert plan["changes"] == []
     # Every change the apply recorded belongs to a host that the stats count as changed.
     changed_hosts = {h for h, s in apply["hosts"].items() if s["changed"]}

@@ -3,12 +3,12 @@ input that must never reach a host's disk."""
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from playrecap import recap  # lab/ is on sys.path (conftest.py)
 
 from .conftest import BIN, ROOT
 
@@ -25,15 +25,6 @@ def playbook(name: str, *extra: str) -> subprocess.CompletedProcess:
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
         timeout=900,
     )
-
-
-def recap(stdout: str) -> dict[str, dict[str, int]]:
-    out = {}
-    for line in stdout.split("PLAY RECAP")[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if m:
-            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return out
 
 
 def checksums(host, *paths: str) -> str:

@@ -40,6 +40,13 @@ def ago(days: int) -> str:
     return (today() - timedelta(days=days)).isoformat()
 
 
+def safe_now() -> str:
+    """01:00 local today: yesterday is closed (its grace is over), today is still open. Tests that
+    need 'yesterday is closed' pass this as --now, because in the first grace minutes after local
+    midnight (21:00 UTC) the real now would still hold yesterday open."""
+    return datetime.combine(today(), datetime.min.time(), LOCAL).replace(hour=1).isoformat()
+
+
 def line(day: str, hour: int, text: str) -> str:
     return f"{day}T{hour:02d}:15:01.123456+03:00 {text}\n"
 
@@ -245,7 +252,7 @@ def test_open_day_and_grace_are_not_signed(srv):
     res = srv.run("sign", "--now", (midnight + timedelta(minutes=9)).isoformat())  # grace is 10 minutes
     assert (res.returncode, res.stdout.strip()) == (0, "nothing to sign")
     assert not (y / lf.MANIFEST).exists()
-    res = srv.run("sign")  # real now: yesterday is closed, today is open
+    res = srv.run("sign", "--now", safe_now())  # yesterday is closed, today is open
     assert res.returncode == 0
     assert res.stdout.count("signed ") == 1
     assert f"signed dhcp/{ago(1)}" in res.stdout
@@ -673,11 +680,13 @@ def test_export_refuses_a_day_that_does_not_verify(export_srv, tmp_path):
 
 
 def test_export_of_an_unsigned_day_is_refused(srv, tmp_path):
-    srv.day("dhcp", ago(1), {"a.log": line(ago(1), 8, "kea x: lease 10.0.0.2")})
-    res = srv.run("export", "--from", f"{ago(1)}T00:00", "--to", f"{ago(1)}T23:59", "--ip", "10.0.0.2", "--out",
+    # Two days ago: closed whatever the time of day (export has no --now; yesterday is still open
+    # in the grace minutes after local midnight).
+    srv.day("dhcp", ago(2), {"a.log": line(ago(2), 8, "kea x: lease 10.0.0.2")})
+    res = srv.run("export", "--from", f"{ago(2)}T00:00", "--to", f"{ago(2)}T23:59", "--ip", "10.0.0.2", "--out",
                   str(tmp_path / "b.tgz"), "--requester", "r", "--reason", "r")  # fmt: skip
     assert res.returncode == lf.EXIT_FAILED
-    assert f"export refused: dhcp/{ago(1)} contributes lines but does not verify: unsigned (queued)" in res.stderr
+    assert f"export refused: dhcp/{ago(2)} contributes lines but does not verify: unsigned (queued)" in res.stderr
 
 
 def test_export_is_recorded_without_log_content(export_srv, tmp_path, monkeypatch):
@@ -742,7 +751,7 @@ def test_ip_selector_matches_whole_addresses(ip, text, hit):
 # --------------------------------------------------------------------------- status
 def test_status_is_quiet_when_all_is_well(srv):
     srv.day("dhcp", ago(1), {"a.log": "x\n"})
-    res = srv.run("status", "--json")
+    res = srv.run("status", "--json", "--now", safe_now())
     assert res.returncode == 0, res.stderr
     status = json.loads(res.stdout)
     assert status["backlog"] == [{"class": "dhcp", "day": ago(1), "overdue": False}]

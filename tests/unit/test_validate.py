@@ -90,6 +90,46 @@ MALFORMED = [
     ("host-address-duplicated", "app01", {"ansible_host": "10.231.0.11"}, ["ansible_host", "10.231.0.11"]),
     ("host-address-outside-plan", "app01", {"ansible_host": "192.168.50.5"}, ["192.168.50.5"]),
     ("host-address-is-gateway", "app01", {"ansible_host": "10.231.0.1"}, ["10.231.0.1", "gateway"]),
+    # Devices (playbooks/specs/<family>.yml and plugins/filter/devices.py)
+    (
+        "camera-policy-unknown",
+        "kamera-lab-01",
+        {"camera_firmware_policy": "latest"},
+        ["camera_firmware_policy", "latest"],
+    ),
+    ("camera-pinned-without-version", "kamera-lab-01", {"camera_firmware_version": "son"}, ["camera_firmware_version"]),
+    (
+        "camera-account-duplicated",
+        "kamera-lab-02",
+        {"camera_accounts": [{"name": "izleme", "password": "a1"}, {"name": "Izleme", "password": "b2"}]},
+        ["camera_accounts", "Izleme", "more than once"],
+    ),
+    (
+        "camera-account-level-unknown",
+        "kamera-lab-02",
+        {"camera_accounts": [{"name": "x", "password": "a1", "level": "Root"}]},
+        ["level", "Root"],
+    ),
+    ("pdks-comm-key-out-of-range", "pdks-lab-01", {"pdks_comm_key": 1234567}, ["pdks_comm_key", "0 to 999999"]),
+    (
+        "pdks-staff-sicil-duplicated",
+        "pdks-lab-01",
+        {"pdks_hr_staff": [{"sicil": "100101", "name": "Gizli Kişi"}, {"sicil": "100101", "name": "Gizli Kişi"}]},
+        ["pdks_hr_staff", "sicil 100101", "more than once"],
+    ),
+    (
+        "xray-licence-date-invalid",
+        "xray-lab-01",
+        {"xray_licence_expires": "2026-02-30"},
+        ["xray_licence_expires", "2026-02-30"],
+    ),
+    ("xray-licence-number-missing", "xray-lab-01", {"xray_licence_number": ""}, ["xray_licence_number"]),
+    (
+        "xray-winrm-password-readable",
+        "xray-lab-02",
+        {"xray_winrm_allow_plaintext": False},
+        ["xray_winrm_transport", "readable"],
+    ),
 ]
 
 
@@ -105,6 +145,17 @@ def test_malformed_inventory_is_refused_with_host_variable_and_problem(lab_copy,
     assert host in failure, out[-3000:]
     for text in expected:
         assert text in out, f"{text!r} not in the failure:\n{out[-3000:]}"
+
+
+def test_a_bad_staff_list_is_refused_without_showing_anyone(lab_copy):
+    staff = [{"sicil": "100101", "name": "Gizli Kişi", "card": 4271828}, {"sicil": "10O102", "name": "Saklı Kişi"}]
+    set_host_vars(lab_copy, "pdks-lab-01", {"pdks_hr_staff": staff})
+    res = run_playbook("validate.yml", lab_copy, "--limit", "pdks-lab-01", "-v")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "pdks_hr_staff entry 2 (sicil 10O102): sicil must be digits" in out
+    for personal in ("Gizli", "Saklı", "4271828"):
+        assert personal not in out
 
 
 def test_broken_ip_plan_is_refused(lab_copy):
@@ -254,8 +305,12 @@ def test_site_targets_the_production_groups_without_connecting():
     """--list-hosts reads the inventory only: the Linux play covers servers and desktops, never devices."""
     res = run_playbook("site.yml", ROOT / "inventories" / "production", "--list-hosts", "-e", f"@{VAULT_STUB}")
     assert res.returncode == 0, res.stdout + res.stderr
-    linux_play = res.stdout.split("play #2 (linux)")[1]
+    linux_play = res.stdout.split("play #2 (linux)")[1].split("play #")[0]
     assert "log01" in linux_play
     assert "pc-fen-001" in linux_play
     assert "kamera" not in linux_play
     assert "sw-merkez-core01" not in linux_play
+    # The devices are reached by their own plays, which run on the control node.
+    cameras_play = res.stdout.split("(cameras)")[1].split("play #")[0]
+    assert "kamera-merkez-01" in cameras_play
+    assert "log01" not in cameras_play

@@ -58,6 +58,11 @@ CACHE = ROOT / ".cache" / "lab"
 NETWORK = "belediye-lab"
 BRIDGE = "blab0"
 ANCHOR = ("blab0a", "blab0b")  # veth pair that keeps the bridge alive while no host runs
+# The bridge's own MAC, pinned (locally administered; 0a:e7 is 10.231). Left to the kernel, a bridge
+# takes the lowest MAC of its ports, so the gateway's MAC changed whenever a host with a lower veth
+# MAC came or went, and hosts that had the old one in their ARP cache could not reach the proxy,
+# the TSA or the AV mirror for up to a minute (apt: "connection timed out").
+BRIDGE_MAC = "02:be:0a:e7:00:01"
 SUBNET = ipaddress.ip_network("10.231.0.0/24")
 GATEWAY = "10.231.0.1"
 DYNAMIC_RANGE = "10.231.0.128/25"  # molecule instances; fixed lab hosts use .11-.99
@@ -257,6 +262,8 @@ def ensure_network() -> None:
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
     if f"{GATEWAY}/" not in run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE]).stdout:
         run(["ip", "addr", "add", f"{GATEWAY}/{SUBNET.prefixlen}", "dev", BRIDGE])
+    if Path(f"/sys/class/net/{BRIDGE}/address").read_text().strip() != BRIDGE_MAC:
+        run(["ip", "link", "set", BRIDGE, "address", BRIDGE_MAC])
     if not link_exists(ANCHOR[0]):
         run(["ip", "link", "add", ANCHOR[0], "type", "veth", "peer", "name", ANCHOR[1]])
     run(["ip", "link", "set", ANCHOR[0], "master", BRIDGE])

@@ -147,7 +147,8 @@ def test_every_host_fetches_a_new_database_from_the_mirror_and_clamd_uses_it(lab
     while lagging and time.monotonic() < deadline:
         lagging = {n: h for n, h in lagging.items() if header_version(h) != bumped}
         time.sleep(2)
-    assert not lagging, f"still on an older database: {sorted(lagging)}"
+    journals = {n: h.run("journalctl -u clamav-freshclam -n 8 --no-pager -o cat").stdout for n, h in lagging.items()}
+    assert not lagging, f"still on an older database: {sorted(lagging)}; freshclam said: {journals}"
     sample = f"/root/itest-bump-{bumped}.txt"
     expected = f"{avmirror.BUMP_SIGNATURE}{bumped}.UNOFFICIAL FOUND"
     desktop = lab_hosts["pardus02"]

@@ -55,6 +55,27 @@ def test_up_again_restarts_nothing():
     assert lab_containers() == before
 
 
+def bridge_mac() -> str:
+    return Path(f"/sys/class/net/{labctl.BRIDGE}/address").read_text().strip()
+
+
+def test_the_gateway_keeps_its_mac_while_hosts_come_and_go():
+    # Hosts cache the gateway's MAC: if it followed the bridge's ports, a host leaving would cut
+    # the others off the proxy and the mirrors until their ARP entries expired.
+    assert bridge_mac() == labctl.BRIDGE_MAC
+    macs = set()
+    for n in range(3):
+        name = f"lab-macprobe{n}"
+        run(
+            "podman", "run", "--detach", "--name", name, "--label", f"{labctl.LABEL}=probe", "--runtime", "runc",
+            "--network", labctl.NETWORK, labctl.image_ref(), "sleep", "300",
+        )  # fmt: skip
+        macs.add(bridge_mac())
+        run("podman", "rm", "--force", "--time", "0", name)
+        macs.add(bridge_mac())
+    assert macs == {labctl.BRIDGE_MAC}
+
+
 def test_up_recovers_from_a_killed_run():
     # What a run killed half-way leaves: a dead proxy with its pid file, a missing host,
     # and a container of a host the inventory no longer has.

@@ -23,12 +23,12 @@ Detections name files, and paths can name people (KVKK personal data): every fil
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import os
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reportfiles import csv_text, write_files  # noqa: E402 - scripts/ is not a package
 
 LANGS = ("tr", "en")
 HOST_COLUMNS = (
@@ -311,23 +311,10 @@ def render_md(report: dict, lang: str) -> str:
 
 
 def render_csv(rows: list[list[str]], header: list[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o640)
+    return csv_text(header, rows)
 
 
 def write_report(report: dict, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o750)  # noqa: S103 (group adm may read the report, as the status files)
     files = {"report.json": json.dumps(report, ensure_ascii=False, indent=2) + "\n"}
     for lang in LANGS:
         cols = LABELS[lang]["columns"]
@@ -339,11 +326,7 @@ def write_report(report: dict, out: Path) -> list[Path]:
             [[str(d[c]) for c in DETECTION_COLUMNS] for d in report["detections"]],
             [cols[c] for c in DETECTION_COLUMNS],
         )
-    written = []
-    for name, text in files.items():
-        write_private(out / name, text)
-        written.append(out / name)
-    return written
+    return write_files(out, files)
 
 
 def main(argv: list[str] | None = None) -> int:

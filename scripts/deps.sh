@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install what the control node and the lab need on a fresh Debian 12 machine (run as root):
 # podman with runc (crun refuses this kernel's cgroup layout), mmdebstrap for the base image,
-# squid as the lab's apt proxy, and the kernel limits that many systemd containers need.
+# squid as the lab's apt proxy, git and gnupg for the desktops' pull tests, and the kernel limits
+# that many systemd containers need.
 # Idempotent and quick when everything is present.
 set -euo pipefail
 
 need=()
 # chromium renders the ISMS audit report in the tests (headless); openssl issues the lab PKI and runs
 # the lab TSA (openssl ts); e2fsprogs gives chattr, which the log5651 tests use where permitted.
-for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 openssl e2fsprogs squid shellcheck chromium; do
+for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 openssl e2fsprogs squid shellcheck chromium gnupg git; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

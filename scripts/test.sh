@@ -106,7 +106,7 @@ stage_molecule() {
   # Longest first (times of a clean run on CI's two cores), so that the lanes end together; a
   # scenario missing from the list runs last. The mail scenario leaves clamd and the milter to the
   # lab, where the integration tests send EICAR through them (MOL_MAIL_CLAMAV=false).
-  local longest_first=(isms_baseline log_server backup_target backup_client mail_server dhcp common antivirus)
+  local longest_first=(isms_baseline log_server backup_target backup_client mail_server dhcp common pardus_desktop antivirus)
   local scenarios=() s
   for s in "${longest_first[@]}"; do [ -f "molecule/$s/molecule.yml" ] && scenarios+=("$s"); done
   for s in molecule/*/molecule.yml; do
@@ -120,7 +120,10 @@ stage_lab() {
   python lab/labctl.py up || return 1
   local t0
   t0=$(date +%s)
-  INVENTORY=inventories/lab APPLY_SERIAL=100% APPLY_DIR=.lab/runs/apply ALLOW_DIRTY=1 LEDGER_REQUIRED=1 \
+  # The apply ends with the time of each role and of the slowest tasks: where the lab stage's time goes.
+  ANSIBLE_CALLBACKS_ENABLED=ledger,ansible.posix.profile_roles,ansible.posix.profile_tasks \
+    PROFILE_TASKS_TASK_OUTPUT_LIMIT=25 \
+    INVENTORY=inventories/lab APPLY_SERIAL=100% APPLY_DIR=.lab/runs/apply ALLOW_DIRTY=1 LEDGER_REQUIRED=1 \
     ci/apply.sh || return 1
   echo "--- lab apply (ci/apply.sh): $(( $(date +%s) - t0 ))s"
   t0=$(date +%s)

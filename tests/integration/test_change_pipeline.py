@@ -56,8 +56,9 @@ def linux_hosts(inventory) -> list[str]:
 
 @pytest.fixture(scope="module")
 def site_hosts(inventory, linux_hosts) -> list[str]:
-    """Every host site.yml reaches: the Linux hosts, and the simulated devices (run on the controller)."""
-    return sorted(linux_hosts + group_members(inventory, "devices"))
+    """Every host site.yml reaches: the Linux hosts, the simulated devices (run on the controller) and
+    the Windows desktops, whose data only validate.yml reads."""
+    return sorted(linux_hosts + group_members(inventory, "devices") + group_members(inventory, "windows_desktops"))
 
 
 def test_ledger_chain_is_intact():

@@ -77,11 +77,7 @@ def test_cameras_keep_the_baseline_and_only_known_accounts(fleet, vault_value):
 
 
 def test_pdks_terminals_hold_exactly_the_staff_list(fleet, vault_value):
-    staff = yaml.safe_load(subprocess.run(
-        [str(BIN / "ansible-vault"), "view", "--vault-id", "lab@inventories/lab/vault-password.txt",
-         "inventories/lab/group_vars/pdks_terminals/vault.yml"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout)["vault_lab_pdks_staff"]  # fmt: skip
+    staff = yaml.safe_load(vault_value("vault_lab_pdks_staff"))  # YAML text in an inline vault string
     for name, hv in fleet.pdks.items():
         conn = zk(hv["ansible_host"], vault_value).connect()
         try:

@@ -17,6 +17,10 @@
 Lab hosts with `lab_clients_lan` in the inventory get a second interface, eth1, on the clients
 bridge (blab1): a segment with no addresses from podman, where the lab DHCP server hands out
 leases. The value is the host's own address on it (CIDR), or `dhcp` for a client.
+Hosts with `lab_wan_lan` (a CIDR) get eth2 on the lab's "internet" segment (bridge blab2, no
+podman addresses either): the lab gateway fw01 routes and NATs the clients LAN to it, and a server
+there stands in for the internet. Neither segment has an address on the machine: traffic between
+them crosses fw01's nftables ruleset, never the machine's own routing.
 The lab PKI (a throw-away CA and a TLS certificate per lab host, for syslog over TLS) is committed
 under inventories/lab/files/pki, keys encrypted with the lab vault; `labctl.py pki` issues what is
 missing. `up` starts the lab TSA on the bridge address 10.231.0.1:3318; its CA and signing key are
@@ -46,6 +50,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import avmirror
@@ -69,6 +74,25 @@ DYNAMIC_RANGE = "10.231.0.128/25"  # molecule instances; fixed lab hosts use .11
 PROXY_PORT = 3142
 CLIENT_NETWORK = "belediye-clients"  # DHCP segment: no IPAM, the lab's own DHCP server serves it
 CLIENT_BRIDGE = "blab1"
+WAN_NETWORK = "belediye-wan"  # the "internet" behind the lab gateway: no IPAM, fixed addresses
+WAN_BRIDGE = "blab2"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A lab segment beyond the bridge: a podman network without IPAM, on a bridge of its own."""
+
+    key: str  # the host variable lab_<key>_lan
+    network: str
+    bridge: str
+    interface: str  # the same name in every host, so that roles can name it
+    dhcp: bool  # whether `dhcp` (a lease taken later) is allowed instead of a fixed address
+
+
+SEGMENTS = (
+    Segment("clients", CLIENT_NETWORK, CLIENT_BRIDGE, "eth1", dhcp=True),
+    Segment("wan", WAN_NETWORK, WAN_BRIDGE, "eth2", dhcp=False),
+)
 TSA_DIR = STATE / "tsa"
 TSA_PORT = 3318
 AVMIRROR_DIR = STATE / "avmirror"
@@ -277,9 +301,9 @@ def delete_bridge() -> None:
             run(["ip", "link", "del", dev], check=False)
 
 
-def ensure_client_network() -> None:
-    """The clients segment: a bridge without addresses from podman, served by the lab's DHCP server."""
-    if podman("network", "exists", CLIENT_NETWORK, check=False, quiet=True).returncode != 0:
+def ensure_segment_network(seg: Segment) -> None:
+    """A segment: a bridge without addresses from podman (internal, no IPAM, no DNS)."""
+    if podman("network", "exists", seg.network, check=False, quiet=True).returncode != 0:
         podman(
             "network",
             "create",
@@ -289,20 +313,20 @@ def ensure_client_network() -> None:
             "none",
             "--label",
             LABEL,
-            CLIENT_NETWORK,
+            seg.network,
         )
-    cfg = Path("/etc/containers/networks") / f"{CLIENT_NETWORK}.json"
+    cfg = Path("/etc/containers/networks") / f"{seg.network}.json"
     data = json.loads(cfg.read_text())
-    if data.get("network_interface") != CLIENT_BRIDGE:
-        data["network_interface"] = CLIENT_BRIDGE
+    if data.get("network_interface") != seg.bridge:
+        data["network_interface"] = seg.bridge
         cfg.write_text(json.dumps(data, indent=5))
 
 
-def ensure_client_address(container: str, cidr: str) -> None:
-    """A host's fixed address on the clients segment (podman assigns none there); idempotent."""
-    have = podman("exec", container, "ip", "-o", "-4", "addr", "show", "dev", "eth1").stdout
+def ensure_segment_address(container: str, seg: Segment, cidr: str) -> None:
+    """A host's fixed address on a segment (podman assigns none there); idempotent."""
+    have = podman("exec", container, "ip", "-o", "-4", "addr", "show", "dev", seg.interface).stdout
     if f" {cidr} " not in have:
-        podman("exec", container, "ip", "addr", "add", cidr, "dev", "eth1")
+        podman("exec", container, "ip", "addr", "add", cidr, "dev", seg.interface)
 
 
 # --------------------------------------------------------------------------- apt proxy (squid)
@@ -752,21 +776,35 @@ def lab_inventory_hosts() -> dict[str, dict]:
         addr = hv.get("ansible_host")
         if not addr or ipaddress.ip_address(addr) not in SUBNET:
             die(f"lab host {name}: ansible_host {addr!r} is not in the lab subnet {SUBNET}")
-        lan = hv.get("lab_clients_lan")
-        if lan not in (None, "dhcp"):
-            try:
-                iface = ipaddress.ip_interface(lan)
-            except ValueError:
-                die(f"lab host {name}: lab_clients_lan {lan!r} is neither 'dhcp' nor an address with prefix")
-            if iface.network.prefixlen == 32:
-                die(f"lab host {name}: lab_clients_lan {lan!r} needs its prefix length (e.g. /24)")
         hosts[name] = {
             "address": addr,
             "flavour": hv.get("lab_flavour", "debian"),
-            "clients_lan": lan,
+            "lans": segment_addresses(name, hv),
             "domain": hv.get("lab_domain", ""),
         }
     return hosts
+
+
+def segment_addresses(name: str, hostvars: dict) -> dict[str, str]:
+    """{segment key: the host's address (CIDR) or 'dhcp'} from lab_<key>_lan; dies on a bad value."""
+    lans = {}
+    for seg in SEGMENTS:
+        var = f"lab_{seg.key}_lan"
+        lan = hostvars.get(var)
+        if lan is None:
+            continue
+        if lan == "dhcp" and seg.dhcp:
+            lans[seg.key] = lan
+            continue
+        try:
+            iface = ipaddress.ip_interface(lan)
+        except ValueError:
+            wanted = "neither 'dhcp' nor an address" if seg.dhcp else "not an address"
+            die(f"lab host {name}: {var} {lan!r} is {wanted} with prefix")
+        if iface.network.prefixlen == 32:
+            die(f"lab host {name}: {var} {lan!r} needs its prefix length (e.g. /24)")
+        lans[seg.key] = lan
+    return lans
 
 
 def container_info(name: str) -> dict | None:
@@ -777,7 +815,7 @@ def container_info(name: str) -> dict | None:
 
 
 def create_host(
-    container: str, hostname: str, address: str | None, flavour: str, role: str, clients_lan: bool = False
+    container: str, hostname: str, address: str | None, flavour: str, role: str, lans: tuple[str, ...] = ()
 ) -> str:
     """Create and start one host; returns its address. Any old container of that name is replaced."""
     if container_info(container):
@@ -810,8 +848,9 @@ def create_host(
         "--volume",
         f"{SSH_DIR / 'authorized_keys'}:/home/{SSH_USER}/.ssh/authorized_keys:ro",
     ]
-    if clients_lan:
-        args += ["--network", f"{CLIENT_NETWORK}:interface_name=eth1"]
+    for seg in SEGMENTS:
+        if seg.key in lans:
+            args += ["--network", f"{seg.network}:interface_name={seg.interface}"]
     podman(*args, image_ref(), "/sbin/init")
     # Files a host needs before it boots: its apt proxy, and for a Pardus desktop Pardus's identity.
     proxy = STATE / "01proxy"
@@ -827,7 +866,7 @@ def create_host(
     return got
 
 
-def host_is_current(container: str, address: str, flavour: str, clients_lan: bool = False) -> bool:
+def host_is_current(container: str, address: str, flavour: str, lans: tuple[str, ...] = ()) -> bool:
     info = container_info(container)
     if not info or info["State"]["Status"] != "running":
         return False
@@ -837,7 +876,7 @@ def host_is_current(container: str, address: str, flavour: str, clients_lan: boo
         info["ImageName"] == image_ref()
         and labels.get(f"{LABEL}.flavour") == flavour
         and nets.get(NETWORK, {}).get("IPAddress") == address
-        and (CLIENT_NETWORK in nets) == clients_lan
+        and all((seg.network in nets) == (seg.key in lans) for seg in SEGMENTS)
     )
 
 
@@ -932,20 +971,24 @@ def cmd_up(args) -> None:
         for stale in set(lab_containers("host")) - wanted:
             log(f"removing stale container {stale}")
             podman("rm", "--force", "--time", "2", stale, check=False)
-    if any(h["clients_lan"] for h in hosts.values()):
-        ensure_client_network()
+    for seg in SEGMENTS:
+        if any(seg.key in h["lans"] for h in hosts.values()):
+            ensure_segment_network(seg)
     started = {}
     for name, h in hosts.items():
         container = CONTAINER_PREFIX + name
-        lan = bool(h["clients_lan"])
-        if host_is_current(container, h["address"], h["flavour"], lan):
+        lans = tuple(sorted(h["lans"]))
+        if host_is_current(container, h["address"], h["flavour"], lans):
             continue
-        log(f"starting {name} ({h['address']}, {h['flavour']}{', clients LAN' if lan else ''})")
-        create_host(container, name, h["address"], h["flavour"], "host", lan)
+        extra = "".join(f", {k} LAN" for k in lans)
+        log(f"starting {name} ({h['address']}, {h['flavour']}{extra})")
+        create_host(container, name, h["address"], h["flavour"], "host", lans)
         started[name] = h["address"]
     for name, h in hosts.items():
-        if h["clients_lan"] and h["clients_lan"] != "dhcp":
-            ensure_client_address(CONTAINER_PREFIX + name, h["clients_lan"])
+        for seg in SEGMENTS:
+            lan = h["lans"].get(seg.key)
+            if lan and lan != "dhcp":
+                ensure_segment_address(CONTAINER_PREFIX + name, seg, lan)
     check_pki(hosts)
     ensure_tsa()
     ensure_avmirror()
@@ -960,11 +1003,12 @@ def cmd_down(_args) -> None:
     names = lab_containers()
     if names:
         podman("rm", "--force", "--time", "2", *names, check=False)
-    for net in (NETWORK, CLIENT_NETWORK):
+    for net in (NETWORK, *(seg.network for seg in SEGMENTS)):
         if podman("network", "exists", net, check=False, quiet=True).returncode == 0:
             podman("network", "rm", "--force", net, check=False)
-    if link_exists(CLIENT_BRIDGE):
-        run(["ip", "link", "del", CLIENT_BRIDGE], check=False)
+    for seg in SEGMENTS:
+        if link_exists(seg.bridge):
+            run(["ip", "link", "del", seg.bridge], check=False)
     stop_tsa()
     stop_avmirror()
     stop_devices()

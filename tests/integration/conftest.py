@@ -6,6 +6,7 @@ Hosts are reached over SSH with .lab/ssh/config, which lab/labctl.py writes on `
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,13 @@ def vault_value():
         return res.stdout
 
     return read
+
+
+def wait_for(check, timeout: float = 60, interval: float = 1.0):
+    """Call check() until it returns something true or the timeout passes; return its last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(interval)

@@ -17,26 +17,16 @@ import json
 import re
 import subprocess
 import tarfile
-import time
 import uuid
 
 import pytest
 
-from .conftest import BIN, ROOT
+from .conftest import BIN, ROOT, wait_for
 
 LABCTL = [str(BIN / "python"), str(ROOT / "lab" / "labctl.py")]
 TOOL = "/usr/local/sbin/log5651"
 TEST_ROOT = "/srv/log5651-itest"
 TEST_CONFIG = "/etc/log5651/itest.json"
-
-
-def wait_for(check, timeout: float = 60, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")

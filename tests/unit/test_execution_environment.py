@@ -39,7 +39,7 @@ DEV_TOOLS = {
     "yamllint",
 }
 # What our plugins and roles need on the controller, whoever imports it.
-RUNTIME = {"jinja2", "netaddr", "passlib", "pynetbox", "pywinrm"}
+RUNTIME = {"jinja2", "netaddr", "paramiko", "passlib", "pynetbox", "pywinrm"}
 
 
 def canonical(name: str) -> str:

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lab"))
@@ -77,8 +78,6 @@ def test_recipe_hash_changes_with_the_recipe(tmp_path, monkeypatch):
 
 
 def test_lab_network_constants_agree_with_the_lab_inventory():
-    import yaml
-
     main = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/main.yml").read_text())
     plan = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/ipplan.yml").read_text())["ipplan"]
     vlan = plan["sites"]["lab"]["vlans"]["lab"]
@@ -86,3 +85,49 @@ def test_lab_network_constants_agree_with_the_lab_inventory():
     assert vlan["subnet"] == str(labctl.SUBNET)
     assert vlan["gateway"] == labctl.GATEWAY
     assert vlan["dhcp"]["start"] == str(next(iter(labctl.ipaddress.ip_network(labctl.DYNAMIC_RANGE))))
+
+
+@pytest.mark.parametrize(
+    ("hostvars", "lans"),
+    [
+        ({}, {}),
+        ({"lab_clients_lan": "dhcp"}, {"clients": "dhcp"}),
+        (
+            {"lab_clients_lan": "10.231.8.1/24", "lab_wan_lan": "10.231.24.1/24"},
+            {"clients": "10.231.8.1/24", "wan": "10.231.24.1/24"},
+        ),
+    ],
+)
+def test_a_host_joins_the_segments_its_inventory_names(hostvars, lans):
+    assert labctl.segment_addresses("fw01", hostvars) == lans
+
+
+@pytest.mark.parametrize(
+    ("hostvars", "message"),
+    [
+        ({"lab_wan_lan": "dhcp"}, "lab_wan_lan 'dhcp' is not an address with prefix"),
+        ({"lab_clients_lan": "yes"}, "lab_clients_lan 'yes' is neither 'dhcp' nor an address with prefix"),
+        ({"lab_wan_lan": "10.231.24.1"}, "lab_wan_lan '10.231.24.1' needs its prefix length"),
+    ],
+)
+def test_a_bad_segment_address_stops_labctl_naming_host_and_variable(hostvars, message, capsys):
+    with pytest.raises(SystemExit):
+        labctl.segment_addresses("fw01", hostvars)
+    err = capsys.readouterr().err
+    assert "lab host fw01: " in err
+    assert message in err
+
+
+def test_every_segment_has_its_own_bridge_network_and_interface_and_a_vlan_in_the_plan():
+    plan = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/ipplan.yml").read_text())["ipplan"]
+    subnets = {v["subnet"] for v in plan["sites"]["lab"]["vlans"].values()}
+    hosts = labctl.lab_inventory_hosts()
+    for seg in labctl.SEGMENTS:
+        used = [h["lans"][seg.key] for h in hosts.values() if h["lans"].get(seg.key, "dhcp") != "dhcp"]
+        assert used, f"no lab host on segment {seg.key}"
+        for cidr in used:
+            assert str(labctl.ipaddress.ip_interface(cidr).network) in subnets, (seg.key, cidr)
+    for attr in ("network", "bridge", "interface"):
+        values = [getattr(s, attr) for s in labctl.SEGMENTS]
+        assert len(set(values)) == len(values), attr
+    assert labctl.BRIDGE not in {s.bridge for s in labctl.SEGMENTS}

@@ -30,14 +30,7 @@ def ssh_as(user: str, key: Path, host: str, command: str, stdin: str | None = No
 
 
 @pytest.mark.parametrize("host", ["app01", "pardus01"])
-def test_administrator_logs_in_with_key_and_sudoes_with_vault_password(admin_key, vault_value, lab_hosts, host):
-    # A desktop starts a systemd user manager for each login (libpam-systemd). Lab hosts see the
-    # machine's cgroup v1 hierarchy without its release agent, so systemd never learns that a
-    # stopping user manager's cgroup is empty: 2 minutes after the logout the unit fails
-    # ("Processes still around after final SIGKILL") and the host reports "degraded"
-    # (tests/integration/test_lab.py). Lingering keeps the test user's manager running instead of
-    # stopping it; a real desktop (cgroup v2) stops it cleanly.
-    lab_hosts[host].run("command -v loginctl >/dev/null && loginctl enable-linger deniz.kaya")
+def test_administrator_logs_in_with_key_and_sudoes_with_vault_password(admin_key, vault_value, host):
     who = ssh_as("deniz.kaya", admin_key, host, "id -un")
     assert who.returncode == 0, who.stderr
     assert who.stdout.strip() == "deniz.kaya"

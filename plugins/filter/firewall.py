@@ -296,6 +296,18 @@ def _ipv4(value: object, what: str, where: str, errors: list[str]):
     return parsed
 
 
+def _named_objects(objects: Mapping, label: str, keys: frozenset, errors: list[str]):
+    """Yield (name, object, where) for each address or service object whose keys are known, in
+    name order; report a bad name (the object is still checked, so every problem is listed)."""
+    for name in sorted(objects, key=str):
+        obj = objects[name]
+        where = f"{label} {_show(name)}"
+        if not isinstance(name, str) or not OBJECT_RE.match(name) or name == ANY:
+            errors.append(f"{PREFIX}{where}: an object name is a-z first, then up to 30 of a-z, 0-9 and _, not 'any'")
+        if _check_keys(obj, keys, where, errors):
+            yield name, obj, where
+
+
 def _check_addresses(addresses: object, ipplan: object, errors: list[str]) -> tuple[dict, dict]:
     if addresses is None:
         return {}, {}
@@ -305,13 +317,7 @@ def _check_addresses(addresses: object, ipplan: object, errors: list[str]) -> tu
     kinds: dict = {}
     leaves: dict = {}
     groups: dict = {}
-    for name in sorted(addresses, key=str):
-        obj = addresses[name]
-        where = f"address {_show(name)}"
-        if not isinstance(name, str) or not OBJECT_RE.match(name) or name == ANY:
-            errors.append(f"{PREFIX}{where}: an object name is a-z first, then up to 30 of a-z, 0-9 and _, not 'any'")
-        if not _check_keys(obj, ADDRESS_KEYS, where, errors):
-            continue
+    for name, obj, where in _named_objects(addresses, "address", ADDRESS_KEYS, errors):
         given = [kind for kind in ADDRESS_KINDS if kind in obj]
         if len(given) != 1:
             errors.append(f"{PREFIX}{where}: give exactly one of {', '.join(ADDRESS_KINDS)} (given: {given or 'none'})")
@@ -401,13 +407,7 @@ def _check_services(services: object, errors: list[str]) -> dict:
     kinds: dict = {}
     leaves: dict = {}
     groups: dict = {}
-    for name in sorted(services, key=str):
-        svc = services[name]
-        where = f"service {_show(name)}"
-        if not isinstance(name, str) or not OBJECT_RE.match(name) or name == ANY:
-            errors.append(f"{PREFIX}{where}: an object name is a-z first, then up to 30 of a-z, 0-9 and _, not 'any'")
-        if not _check_keys(svc, SERVICE_KEYS, where, errors):
-            continue
+    for name, svc, where in _named_objects(services, "service", SERVICE_KEYS, errors):
         if "members" in svc:
             kinds[name] = "members"
             if "protocol" in svc or "ports" in svc:

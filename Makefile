@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 LABCTL := $(PY) lab/labctl.py
 
 .PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge audit molecule integration docs clean \
-	hooks plan apply ledger-verify change-report
+	hooks plan apply ledger-verify change-report netbox-up netbox-down netbox-seed netbox-drift netbox-sync
 
 # Runs against the lab keep their own run ledger; production runs use the control node's
 # (/var/log/belediye-iac/ledger.jsonl, see plugins/callback/README.md) unless this is set.
@@ -63,6 +63,22 @@ lab-down: ## Remove every lab container, the network, the bridge and the proxy
 
 lab-status: ## Show the lab
 	$(LABCTL) status
+
+netbox-up: deps venv ## A real NetBox on loopback (lab/netbox/netboxctl.py); `netboxctl.py env` prints URL and token
+	$(PY) lab/netbox/netboxctl.py up
+
+netbox-down: ## Stop the lab NetBox (its data is kept; `netboxctl.py destroy` removes it)
+	$(PY) lab/netbox/netboxctl.py down
+
+# NETBOX_API and NETBOX_TOKEN from the environment; for the lab NetBox: eval "$$(.venv/bin/python lab/netbox/netboxctl.py env)"
+netbox-seed: venv ## Load NetBox from INVENTORY= (idempotent; CHECK=1 only prints the plan)
+	$(PY) tools/netbox_seed.py $(INVENTORY) $(if $(CHECK),--check)
+
+netbox-drift: venv ## What NetBox and INVENTORY= disagree on (exit 3 when anything)
+	$(PY) tools/netbox_seed.py $(INVENTORY) --drift
+
+netbox-sync: venv ## Write gathered facts back to NetBox, the asset register (INVENTORY=, LIMIT=)
+	$(VENV)/bin/ansible-playbook -i $(INVENTORY) playbooks/netbox-sync.yml $(if $(LIMIT),--limit $(LIMIT))
 
 converge: export BELEDIYE_LEDGER_PATH = $(LAB_LEDGER)
 converge: venv ## Converge the running lab with playbooks/site.yml

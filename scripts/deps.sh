@@ -9,7 +9,10 @@ set -euo pipefail
 need=()
 # chromium renders the ISMS audit report in the tests (headless); openssl issues the lab PKI and runs
 # the lab TSA (openssl ts); e2fsprogs gives chattr, which the log5651 tests use where permitted.
-for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 openssl e2fsprogs squid shellcheck chromium gnupg git; do
+# PostgreSQL 15 and Redis serve the lab's NetBox (lab/netbox/netboxctl.py runs its own instances on
+# loopback; the packaged services are not used).
+for pkg in podman runc mmdebstrap eatmydata zstd openssh-client iproute2 openssl e2fsprogs squid shellcheck chromium gnupg git \
+           postgresql-15 redis-server; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -25,6 +28,7 @@ fi
 # machine with systemd keep it from holding port 3128 and from running as an open proxy.
 if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
   systemctl disable --now squid >/dev/null 2>&1 || true
+  systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 sysctl -q -w fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288 || \
   echo "deps: warning: cannot raise inotify limits; more than ~20 lab hosts may fail to boot" >&2

@@ -4,7 +4,9 @@
 #   scripts/test.sh                 all stages
 #   scripts/test.sh lint unit       only the named stages (deps and venv always run)
 #
-# Stages: lint, unit, image, molecule, lab, lablife. The lab stage brings the lab up, applies
+# Stages: lint, unit, netbox, image, molecule, lab, lablife. The netbox stage runs a real NetBox on
+# loopback (lab/netbox/netboxctl.py) and tests the seeding, the dynamic inventory and the fact
+# write-back against it; the lab stage uses the same NetBox for the write-back from the lab hosts. The lab stage brings the lab up, applies
 # playbooks/site.yml with the pipeline's own script (ci/apply.sh), plans it again in check mode
 # with ci/plan.sh (which must find nothing left to change) and runs the integration tests, which
 # also verify the run ledger both runs wrote. lablife then checks lab/labctl.py itself on that lab: `up` twice,
@@ -21,7 +23,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 export BELEDIYE_LEDGER_PATH="${BELEDIYE_LEDGER_PATH:-$PWD/.lab/ledger/ledger.jsonl}"
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint unit image molecule lab lablife)
+[ ${#stages[@]} -gt 0 ] || stages=(lint unit netbox image molecule lab lablife)
 declare -a summary=() failed_stages=()
 failed=0
 suite_start=$(date +%s)
@@ -45,9 +47,10 @@ run_stage() {
   return $rc
 }
 
-uses_lab=0
+uses_lab=0 uses_netbox=0
 for s in "${stages[@]}"; do
   case $s in image | molecule | lab | lablife) uses_lab=1 ;; esac
+  case $s in netbox | lab) uses_netbox=1 ;; esac
 done
 
 teardown() {
@@ -55,6 +58,11 @@ teardown() {
     echo
     echo "=== teardown: lab down"
     python lab/labctl.py down || true
+  fi
+  if [ $uses_netbox -eq 1 ]; then
+    echo
+    echo "=== teardown: NetBox down"
+    python lab/netbox/netboxctl.py down || true
   fi
   local f
   for f in "${failed_stages[@]}"; do
@@ -92,6 +100,13 @@ stage_unit() {
   # drives the device simulators on loopback (ephemeral ports), with their client libraries and
   # through our modules; they need no lab.
   pytest -q -n 2 --durations=15 tests/unit tests/devices tests/network
+}
+
+stage_netbox() {
+  # NetBox's own venv (about 40 s the first time), then the tests: each module restores an empty
+  # NetBox from the committed schema dump (seconds), so the 336 migrations never run here.
+  python lab/netbox/netboxctl.py install || return 1
+  pytest -q --durations=10 tests/netbox
 }
 
 stage_image() {
@@ -145,7 +160,7 @@ run_stage deps scripts/deps.sh || exit 1
 run_stage venv scripts/venv.sh || exit 1
 for s in "${stages[@]}"; do
   case $s in
-    lint | unit | image | molecule | lab | lablife) run_stage "$s" "stage_$s" ;;
+    lint | unit | netbox | image | molecule | lab | lablife) run_stage "$s" "stage_$s" ;;
     *) echo "unknown stage: $s" >&2; failed=1 ;;
   esac
 done

@@ -41,7 +41,11 @@ import yaml
 
 # Host variables that become custom fields (the register's columns), with their NetBox type.
 INVENTORY_FIELDS = {
-    "camera_firmware_policy": ("select", "Kamera yazılım politikası", "Camera firmware policy: pinned, minimum or report_only"),
+    "camera_firmware_policy": (
+        "select",
+        "Kamera yazılım politikası",
+        "Camera firmware policy: pinned, minimum or report_only",
+    ),
     "camera_firmware_version": ("text", "Kamera hedef yazılım sürümü", "Camera firmware version the policy aims at"),
     "xray_licence_number": ("text", "NDK lisans numarası", "X-ray licence number (Nükleer Düzenleme Kurumu)"),
     "xray_licence_expires": ("date", "NDK lisans bitişi", "X-ray licence expiry date"),
@@ -151,10 +155,16 @@ def load_inventory(path: Path) -> tuple[list[Host], dict]:
         sites = sorted(g.removeprefix("site_") for g in groups if g.startswith("site_"))
         tenants = sorted(g.removeprefix("dir_") for g in groups if g.startswith("dir_"))
         if len(sites) != 1:
-            problems.append(f"host {host.name}: in {len(sites)} site_<key> groups ({', '.join(sites) or 'none'}); NetBox needs exactly one site")
+            problems.append(
+                f"host {host.name}: in {len(sites)} site_<key> groups ({', '.join(sites) or 'none'}); "
+                "NetBox needs exactly one site"
+            )
             continue
         if len(tenants) > 1:
-            problems.append(f"host {host.name}: in {len(tenants)} dir_<key> groups ({', '.join(tenants)}); a device has one directorate")
+            problems.append(
+                f"host {host.name}: in {len(tenants)} dir_<key> groups ({', '.join(tenants)}); "
+                "a device has one directorate"
+            )
             continue
         item.site = sites[0]
         item.tenant = tenants[0] if tenants else ""
@@ -162,15 +172,21 @@ def load_inventory(path: Path) -> tuple[list[Host], dict]:
             problems.append(f"host {host.name}: group site_{item.site} has no site '{item.site}' in the IP plan")
             continue
         # The role: the deepest of the groups that name the host directly (not a site or directorate).
-        direct = [g for g in host.groups if g.name not in ("all", "ungrouped") and not g.name.startswith(("site_", "dir_"))]
+        direct = [
+            g for g in host.groups if g.name not in ("all", "ungrouped") and not g.name.startswith(("site_", "dir_"))
+        ]
         if not direct:
             problems.append(f"host {host.name}: in no functional group; NetBox needs a device role")
             continue
         item.role = max(direct, key=lambda g: (group_depth(g), g.name)).name
-        item.tags = sorted(groups - {item.role, f"site_{item.site}"} - ({f"dir_{item.tenant}"} if item.tenant else set()))
+        item.tags = sorted(
+            groups - {item.role, f"site_{item.site}"} - ({f"dir_{item.tenant}"} if item.tenant else set())
+        )
         located = locate(item.address, ipplan, item.site)
         if located is None:
-            problems.append(f"host {host.name}: ansible_host {item.address} is in no VLAN of site {item.site} in the IP plan")
+            problems.append(
+                f"host {host.name}: ansible_host {item.address} is in no VLAN of site {item.site} in the IP plan"
+            )
             continue
         item.vlan, item.prefixlen = located
         hosts.append(item)
@@ -392,16 +408,29 @@ def seed(nb, hosts: list[Host], ipplan: dict, apply: bool) -> Plan:
 
     # Tags, tenants, sites, makers, types, platforms, roles: flat objects keyed by slug.
     tags = endpoint(nb.extras.tags, "tag", slug_key, ("name", "description"))
-    tags.ensure({"name": MANAGED_TAG, "slug": MANAGED_TAG, "description": "Managed by belediye-iac (tools/netbox_seed.py)"}, MANAGED_TAG)
+    tags.ensure(
+        {"name": MANAGED_TAG, "slug": MANAGED_TAG, "description": "Managed by belediye-iac (tools/netbox_seed.py)"},
+        MANAGED_TAG,
+    )
     for tag in sorted({t for h in hosts for t in h.tags}):
         tags.ensure({"name": tag, "slug": tag, "description": f"Ansible group {tag}"}, tag)
     tenants = endpoint(nb.tenancy.tenants, "tenant", slug_key, ("name", "description"))
     for tenant in sorted({h.tenant for h in hosts if h.tenant}):
-        tenants.ensure({"name": tenant, "slug": tenant, "description": f"Müdürlük (Ansible group dir_{tenant})"}, tenant)
+        tenants.ensure(
+            {"name": tenant, "slug": tenant, "description": f"Müdürlük (Ansible group dir_{tenant})"}, tenant
+        )
     sites = endpoint(nb.dcim.sites, "site", slug_key, ("name", "description", "time_zone", "status"))
     for key, site in sorted((ipplan.get("sites") or {}).items()):
-        sites.ensure({"name": key, "slug": key, "description": str(site.get("description", ""))[:200],
-                      "time_zone": "Europe/Istanbul", "status": "active"}, key)
+        sites.ensure(
+            {
+                "name": key,
+                "slug": key,
+                "description": str(site.get("description", ""))[:200],
+                "time_zone": "Europe/Istanbul",
+                "status": "active",
+            },
+            key,
+        )
     makers = endpoint(nb.dcim.manufacturers, "manufacturer", slug_key, ("name",))
     platforms = endpoint(nb.dcim.platforms, "platform", slug_key, ("name",))
     roles = endpoint(nb.dcim.device_roles, "device role", slug_key, ("name", "color"))
@@ -415,34 +444,63 @@ def seed(nb, hosts: list[Host], ipplan: dict, apply: bool) -> Plan:
     flush()
 
     maker_id = {k: v["id"] for k, v in makers.by_key.items()}
-    types = endpoint(nb.dcim.device_types, "device type", lambda d: (nested_id(d.get("manufacturer")), d.get("slug")), ("model",))
+    types = endpoint(
+        nb.dcim.device_types, "device type", lambda d: (nested_id(d.get("manufacturer")), d.get("slug")), ("model",)
+    )
     for host in hosts:
         maker, model = hardware(host)
-        types.ensure({"manufacturer": maker_id[slugify(maker)], "model": model, "slug": slugify(model)}, f"{maker} {model}")
+        types.ensure(
+            {"manufacturer": maker_id[slugify(maker)], "model": model, "slug": slugify(model)}, f"{maker} {model}"
+        )
     site_id = {k: v["id"] for k, v in sites.by_key.items()}
-    vlans = endpoint(nb.ipam.vlans, "VLAN", lambda d: (nested_id(d.get("site")), d.get("vid")), ("name", "description", "status"))
+    vlans = endpoint(
+        nb.ipam.vlans, "VLAN", lambda d: (nested_id(d.get("site")), d.get("vid")), ("name", "description", "status")
+    )
     for skey, site in sorted((ipplan.get("sites") or {}).items()):
         for vkey, vlan in sorted((site.get("vlans") or {}).items()):
-            vlans.ensure({"site": site_id[skey], "vid": int(vlan["id"]), "name": vkey,
-                          "description": str(vlan.get("description", ""))[:200], "status": "active"}, f"{skey}/{vkey}")
+            vlans.ensure(
+                {
+                    "site": site_id[skey],
+                    "vid": int(vlan["id"]),
+                    "name": vkey,
+                    "description": str(vlan.get("description", ""))[:200],
+                    "status": "active",
+                },
+                f"{skey}/{vkey}",
+            )
     flush()
 
     vlan_id = {k: v["id"] for k, v in vlans.by_key.items()}
-    prefixes = endpoint(nb.ipam.prefixes, "prefix", lambda d: d.get("prefix"),
-                        ("scope_type", "scope_id", "vlan", "description", "status"))
+    prefixes = endpoint(
+        nb.ipam.prefixes,
+        "prefix",
+        lambda d: d.get("prefix"),
+        ("scope_type", "scope_id", "vlan", "description", "status"),
+    )
     for skey, site in sorted((ipplan.get("sites") or {}).items()):
         for vkey, vlan in sorted((site.get("vlans") or {}).items()):
-            prefixes.ensure({"prefix": vlan["subnet"], "scope_type": "dcim.site", "scope_id": site_id[skey],
-                             "vlan": vlan_id[(site_id[skey], int(vlan["id"]))],
-                             "description": f"{skey}/{vkey}", "status": "active"}, vlan["subnet"])
+            prefixes.ensure(
+                {
+                    "prefix": vlan["subnet"],
+                    "scope_type": "dcim.site",
+                    "scope_id": site_id[skey],
+                    "vlan": vlan_id[(site_id[skey], int(vlan["id"]))],
+                    "description": f"{skey}/{vkey}",
+                    "status": "active",
+                },
+                vlan["subnet"],
+            )
     tag_ids = {k: v["id"] for k, v in tags.by_key.items() if "id" in v}
     type_id = {k: v["id"] for k, v in types.by_key.items()}
     tenant_id = {k: v["id"] for k, v in tenants.by_key.items()}
     platform_id = {k: v["id"] for k, v in platforms.by_key.items()}
     role_id = {k: v["id"] for k, v in roles.by_key.items()}
-    devices = endpoint(nb.dcim.devices, "device", lambda d: d.get("name"),
-                       ("site", "tenant", "role", "device_type", "platform", "status", "tags", "custom_fields",
-                        "local_context_data"))
+    devices = endpoint(
+        nb.dcim.devices,
+        "device",
+        lambda d: d.get("name"),
+        ("site", "tenant", "role", "device_type", "platform", "status", "tags", "custom_fields", "local_context_data"),
+    )
     for host in hosts:
         maker, model = hardware(host)
         platform = PLATFORMS.get(host.role, SERVER_PLATFORM if "servers" in host.groups else None)
@@ -455,7 +513,7 @@ def seed(nb, hosts: list[Host], ipplan: dict, apply: bool) -> Plan:
             "platform": platform_id.get(slugify(platform)) if platform else None,
             "status": "active",
             # By id, as NetBox answers (a tag that a check run has not created yet: by slug).
-            "tags": sorted((tag_ids[t] if t in tag_ids else {"slug": t} for t in {MANAGED_TAG, *host.tags}), key=str),
+            "tags": sorted((tag_ids.get(t, {"slug": t}) for t in {MANAGED_TAG, *host.tags}), key=str),
             "custom_fields": custom_values(host),
             "local_context_data": local_context(host),
         }
@@ -466,29 +524,51 @@ def seed(nb, hosts: list[Host], ipplan: dict, apply: bool) -> Plan:
     flush()
 
     device_id = {k: v["id"] for k, v in devices.by_key.items() if "id" in v}
-    interfaces = endpoint(nb.dcim.interfaces, "interface", lambda d: (nested_id(d.get("device")), d.get("name")),
-                          ("type", "mode", "untagged_vlan", "description"))
+    interfaces = endpoint(
+        nb.dcim.interfaces,
+        "interface",
+        lambda d: (nested_id(d.get("device")), d.get("name")),
+        ("type", "mode", "untagged_vlan", "description"),
+    )
     for host in hosts:
         if host.name not in device_id:
             continue
         vid = int(ipplan["sites"][host.vlan[0]]["vlans"][host.vlan[1]]["id"])
-        interfaces.ensure({"device": device_id[host.name], "name": "mgmt0", "type": "virtual", "mode": "access",
-                           "untagged_vlan": vlan_id[(site_id[host.site], vid)],
-                           "description": "Yönetim / management (ansible_host)"}, f"{host.name} mgmt0")
+        interfaces.ensure(
+            {
+                "device": device_id[host.name],
+                "name": "mgmt0",
+                "type": "virtual",
+                "mode": "access",
+                "untagged_vlan": vlan_id[(site_id[host.site], vid)],
+                "description": "Yönetim / management (ansible_host)",
+            },
+            f"{host.name} mgmt0",
+        )
     flush()
 
     iface_id = {k: v["id"] for k, v in interfaces.by_key.items() if "id" in v}
-    addresses = endpoint(nb.ipam.ip_addresses, "IP address", lambda d: d.get("address"),
-                         ("assigned_object_type", "assigned_object_id", "tenant", "dns_name", "status"))
+    addresses = endpoint(
+        nb.ipam.ip_addresses,
+        "IP address",
+        lambda d: d.get("address"),
+        ("assigned_object_type", "assigned_object_id", "tenant", "dns_name", "status"),
+    )
     domain = ipplan.get("domain")
     for host in hosts:
         if host.name not in device_id:
             continue
-        addresses.ensure({"address": f"{host.address}/{host.prefixlen}", "assigned_object_type": "dcim.interface",
-                          "assigned_object_id": iface_id[(device_id[host.name], "mgmt0")],
-                          "tenant": tenant_id.get(host.tenant) if host.tenant else None,
-                          "dns_name": f"{host.name}.{domain}" if domain else "", "status": "active"},
-                         f"{host.address}/{host.prefixlen} ({host.name})")
+        addresses.ensure(
+            {
+                "address": f"{host.address}/{host.prefixlen}",
+                "assigned_object_type": "dcim.interface",
+                "assigned_object_id": iface_id[(device_id[host.name], "mgmt0")],
+                "tenant": tenant_id.get(host.tenant) if host.tenant else None,
+                "dns_name": f"{host.name}.{domain}" if domain else "",
+                "status": "active",
+            },
+            f"{host.address}/{host.prefixlen} ({host.name})",
+        )
     flush()
 
     ip_id = {k: v["id"] for k, v in addresses.by_key.items() if "id" in v}
@@ -517,16 +597,27 @@ def drift(nb, hosts: list[Host], ipplan: dict) -> Plan:
         cf = dev.custom_fields or {}
         reported = cf.get("asset_model")
         _, model = hardware(host)
-        if reported and model not in ("Server", "Desktop PC", "Debian gateway", "Unknown") and model.lower() not in reported.lower():
-            report.append(f"facts contradict the inventory: {dev.name} reports model '{reported}', the inventory says '{model}'")
+        if (
+            reported
+            and model not in ("Server", "Desktop PC", "Debian gateway", "Unknown")
+            and model.lower() not in reported.lower()
+        ):
+            report.append(
+                f"facts contradict the inventory: {dev.name} reports model '{reported}', the inventory says '{model}'"
+            )
         serial = host.vars.get("xray_serial")
         if serial and dev.serial and str(serial) != dev.serial:
-            report.append(f"facts contradict the inventory: {dev.name} reports serial '{dev.serial}', the inventory says '{serial}'")
+            report.append(
+                f"facts contradict the inventory: {dev.name} reports serial '{dev.serial}', "
+                f"the inventory says '{serial}'"
+            )
         policy = host.vars.get("camera_firmware_policy")
         target = host.vars.get("camera_firmware_version")
         firmware = cf.get("asset_firmware")
         if policy == "pinned" and target and firmware and firmware != target:
-            report.append(f"facts contradict the inventory: {dev.name} runs firmware '{firmware}', pinned to '{target}'")
+            report.append(
+                f"facts contradict the inventory: {dev.name} runs firmware '{firmware}', pinned to '{target}'"
+            )
     return Plan(changes=plan.changes, drift=report)
 
 
@@ -552,8 +643,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.json:
         key = "drift" if args.drift else "changes"
-        print(json.dumps({"inventory": str(args.inventory), "hosts": len(hosts), key: lines, "check": args.check},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"inventory": str(args.inventory), "hosts": len(hosts), key: lines, "check": args.check},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         verb = "drift" if args.drift else ("would change" if args.check else "changed")
         for line in lines:

@@ -25,11 +25,14 @@ def main() -> int:
         missing = " and ".join(n for n, v in (("NETBOX_API", url), ("NETBOX_TOKEN", token)) if not v)
         print(f"inventories/netbox: {missing} not set (docs/netbox.md: the URL and the vaulted token)", file=sys.stderr)
         return 1
-    req = urllib.request.Request(
+    if not url.startswith(("http://", "https://")):
+        print(f"inventories/netbox: NETBOX_API must be an http(s) URL, not {url!r}", file=sys.stderr)
+        return 1
+    req = urllib.request.Request(  # noqa: S310 (http or https, checked above)
         f"{url}/api/status/", headers={"Authorization": f"Token {token}", "Accept": "application/json"}
     )
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
             status = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         what = "refused the token" if exc.code in (401, 403) else "answered with an error"

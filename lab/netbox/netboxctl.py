@@ -40,6 +40,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -123,7 +124,9 @@ def find_python() -> str:
     for cand in candidates:
         if not cand or not os.access(cand, os.X_OK):
             continue
-        probe = subprocess.run([cand, "-c", "import sys; print(sys.version_info >= (3, 12))"], capture_output=True, text=True)
+        probe = subprocess.run(
+            [cand, "-c", "import sys; print(sys.version_info >= (3, 12))"], capture_output=True, text=True
+        )
         if probe.stdout.strip() == "True":
             return cand
     die("no Python >= 3.12 found (set PYTHON=/path/to/python3.12)")
@@ -132,10 +135,10 @@ def find_python() -> str:
 
 def cmd_install(_args: argparse.Namespace) -> None:
     want = netbox_version()
-    if installed_version() == want and (VENV / ".requirements").exists():
-        if (VENV / ".requirements").read_text() == REQUIREMENTS.read_text():
-            log(f"NetBox {want} venv is current ({VENV})")
-            return
+    stamp = VENV / ".requirements"
+    if installed_version() == want and stamp.exists() and stamp.read_text() == REQUIREMENTS.read_text():
+        log(f"NetBox {want} venv is current ({VENV})")
+        return
     py = find_python()
     if VENV.exists():
         shutil.rmtree(VENV)
@@ -146,7 +149,15 @@ def cmd_install(_args: argparse.Namespace) -> None:
     # NetBox's metadata asks for: the same driver, without compiling it for four minutes), so the
     # install takes no dependency from NetBox's metadata.
     run(
-        [str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--no-deps", "-r", str(REQUIREMENTS)],
+        [
+            str(VENV / "bin" / "pip"),
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "-r",
+            str(REQUIREMENTS),
+        ],
         stderr=subprocess.DEVNULL if os.environ.get("NETBOX_PIP_QUIET") else None,
     )
     (VENV / ".requirements").write_text(REQUIREMENTS.read_text())
@@ -240,7 +251,17 @@ def postgres_up() -> None:
         shutil.chown(PGDATA, "postgres")
         os.chmod(PGDATA, 0o700)
         as_postgres(
-            [str(PGBIN / "initdb"), "-D", str(PGDATA), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+            [
+                str(PGBIN / "initdb"),
+                "-D",
+                str(PGDATA),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
             stdout=subprocess.DEVNULL,
         )
     if pidfile_alive(PGDATA / "postmaster.pid"):
@@ -254,7 +275,21 @@ def postgres_up() -> None:
 
 def psql(sql: str, db: str = "postgres", **kw) -> subprocess.CompletedProcess:
     return as_postgres(
-        [str(PGBIN / "psql"), "-h", HOST, "-p", str(PG_PORT), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+        [
+            str(PGBIN / "psql"),
+            "-h",
+            HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAtc",
+            sql,
+        ],
         capture_output=True,
         text=True,
         **kw,
@@ -268,8 +303,25 @@ def redis_up() -> None:
     if not redis:
         die("redis-server is not installed (scripts/deps.sh installs it)")
     run(
-        [redis, "--bind", HOST, "--port", str(REDIS_PORT), "--daemonize", "yes", "--pidfile", str(RUN / "redis.pid"),
-         "--logfile", str(LOGS / "redis.log"), "--save", "", "--appendonly", "no", "--dir", str(RUN)],
+        [
+            redis,
+            "--bind",
+            HOST,
+            "--port",
+            str(REDIS_PORT),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(RUN / "redis.pid"),
+            "--logfile",
+            str(LOGS / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(RUN),
+        ],
         stdout=subprocess.DEVNULL,
     )
     for _ in range(50):
@@ -280,7 +332,8 @@ def redis_up() -> None:
 
 
 def database_exists(name: str) -> bool:
-    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").stdout.strip() == "1"
+    # name is one of this file's constants, never input.
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").stdout.strip() == "1"  # noqa: S608
 
 
 def restore_database(fresh: bool) -> bool:
@@ -298,7 +351,20 @@ def restore_database(fresh: bool) -> bool:
     psql(f"CREATE DATABASE {DB} OWNER netbox")
     with gzip.open(dump, "rb") as f:
         as_postgres(
-            [str(PGBIN / "psql"), "-h", HOST, "-p", str(PG_PORT), "-U", "netbox", "-d", DB, "-v", "ON_ERROR_STOP=1", "-q"],
+            [
+                str(PGBIN / "psql"),
+                "-h",
+                HOST,
+                "-p",
+                str(PG_PORT),
+                "-U",
+                "netbox",
+                "-d",
+                DB,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+            ],
             input=f.read(),
             stdout=subprocess.DEVNULL,
         )
@@ -352,11 +418,11 @@ def bootstrap_admin() -> str:
 
 
 def api_status(token: str | None, timeout: float = 5) -> tuple[int, dict | None]:
-    req = urllib.request.Request(f"{API}/api/status/", headers={"Accept": "application/json"})
+    req = urllib.request.Request(f"{API}/api/status/", headers={"Accept": "application/json"})  # noqa: S310 (127.0.0.1)
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, None
@@ -369,14 +435,40 @@ def gunicorn_up() -> None:
     if pidfile_alive(pid_path):
         return
     site = run(
-        [str(VENV / "bin" / "python"), "-c", "import netbox, os; print(os.path.dirname(os.path.dirname(netbox.__file__)))"],
+        [
+            str(VENV / "bin" / "python"),
+            "-c",
+            "import netbox, os; print(os.path.dirname(os.path.dirname(netbox.__file__)))",
+        ],
         capture_output=True,
         text=True,
     ).stdout.strip()
     run(
-        [str(VENV / "bin" / "gunicorn"), "--chdir", site, "--bind", f"{HOST}:{PORT}", "--workers", "2", "--threads", "4",
-         "--timeout", "120", "--pid", str(pid_path), "--daemon", "--error-logfile", str(LOGS / "gunicorn.log"),
-         "--capture-output", "netbox.wsgi"],
+        [
+            str(VENV / "bin" / "gunicorn"),
+            "--chdir",
+            site,
+            "--bind",
+            f"{HOST}:{PORT}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            # Stop within seconds: a worker holding a keep-alive connection otherwise delays a restart.
+            "--graceful-timeout",
+            "3",
+            # gunicorn's control socket defaults to one path per user (~/.gunicorn): instances would share it.
+            "--no-control-socket",
+            "--pid",
+            str(pid_path),
+            "--daemon",
+            "--error-logfile",
+            str(LOGS / "gunicorn.log"),
+            "--capture-output",
+            "netbox.wsgi",
+        ],
         env=netbox_env(),
     )
 
@@ -392,18 +484,31 @@ def wait_api(token: str, deadline_s: float = 120) -> dict:
     return {}
 
 
-def stop_pid(path: Path, name: str, sig: int = signal.SIGTERM) -> None:
+def stop_pid(path: Path, name: str, sig: int = signal.SIGTERM, port: int | None = None) -> None:
+    """Stop a daemon by its pid file; with port, also wait until nothing listens there any more."""
     pid = pidfile_alive(path)
     if not pid:
         return
     os.kill(pid, sig)
-    for _ in range(100):
+    for _ in range(300):
         if not pidfile_alive(path):
             break
         time.sleep(0.1)
     else:
         os.kill(pid, signal.SIGKILL)
+    for _ in range(300):
+        if port is None or not listening(port):
+            break
+        time.sleep(0.1)
+    else:
+        die(f"{name} stopped, but port {port} is still held")
     log(f"{name} stopped")
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
 
 
 def cmd_up(args: argparse.Namespace) -> None:
@@ -418,19 +523,21 @@ def cmd_up(args: argparse.Namespace) -> None:
     recreated = restore_database(args.fresh)
     if recreated and pidfile_alive(RUN / "gunicorn.pid"):
         # Workers hold connections and cached objects of the old database.
-        stop_pid(RUN / "gunicorn.pid", "gunicorn")
+        stop_pid(RUN / "gunicorn.pid", "gunicorn", signal.SIGQUIT, PORT)
     token_path = SECRETS / "token"
     token = token_path.read_text().strip() if token_path.exists() and not recreated else ""
     gunicorn_up()
     if not token or api_status(token, timeout=60)[0] not in (200, 0):
         token = bootstrap_admin()
     status = wait_api(token)
-    log(f"NetBox {status.get('netbox-version')} answers on {API} ({time.monotonic() - t0:.0f}s); "
-        f"token in {token_path.relative_to(ROOT) if token_path.is_relative_to(ROOT) else token_path}")
+    log(
+        f"NetBox {status.get('netbox-version')} answers on {API} ({time.monotonic() - t0:.0f}s); "
+        f"token in {token_path.relative_to(ROOT) if token_path.is_relative_to(ROOT) else token_path}"
+    )
 
 
 def cmd_down(_args: argparse.Namespace) -> None:
-    stop_pid(RUN / "gunicorn.pid", "gunicorn")
+    stop_pid(RUN / "gunicorn.pid", "gunicorn", signal.SIGQUIT, PORT)
     stop_pid(RUN / "redis.pid", "redis")
     if pidfile_alive(PGDATA / "postmaster.pid"):
         as_postgres([str(PGBIN / "pg_ctl"), "-D", str(PGDATA), "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL)
@@ -445,8 +552,11 @@ def cmd_destroy(args: argparse.Namespace) -> None:
 
 
 def cmd_status(_args: argparse.Namespace) -> None:
-    for name, path in (("postgresql", PGDATA / "postmaster.pid"), ("redis", RUN / "redis.pid"),
-                       ("gunicorn", RUN / "gunicorn.pid")):
+    for name, path in (
+        ("postgresql", PGDATA / "postmaster.pid"),
+        ("redis", RUN / "redis.pid"),
+        ("gunicorn", RUN / "gunicorn.pid"),
+    ):
         pid = pidfile_alive(path)
         print(f"{name:11} {'running, pid ' + str(pid) if pid else 'stopped'}")
     token_path = SECRETS / "token"
@@ -484,8 +594,19 @@ def cmd_dump(_args: argparse.Namespace) -> None:
     if users != "0":
         die(f"the scratch database holds {users} users; refusing to dump it")
     dump = as_postgres(
-        [str(PGBIN / "pg_dump"), "-h", HOST, "-p", str(PG_PORT), "-U", "netbox", "--no-owner", "--no-privileges",
-         "--no-comments", DB],
+        [
+            str(PGBIN / "pg_dump"),
+            "-h",
+            HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            "netbox",
+            "--no-owner",
+            "--no-privileges",
+            "--no-comments",
+            DB,
+        ],
         capture_output=True,
     ).stdout
     target = schema_dump()
@@ -508,8 +629,13 @@ def main() -> None:
         sub.add_parser(name)
     args = parser.parse_args()
     {
-        "install": cmd_install, "up": cmd_up, "down": cmd_down, "destroy": cmd_destroy,
-        "status": cmd_status, "env": cmd_env, "dump": cmd_dump,
+        "install": cmd_install,
+        "up": cmd_up,
+        "down": cmd_down,
+        "destroy": cmd_destroy,
+        "status": cmd_status,
+        "env": cmd_env,
+        "dump": cmd_dump,
     }[args.cmd](args)
 
 

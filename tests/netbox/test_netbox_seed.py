@@ -69,7 +69,8 @@ def small_inventory(tmp_path: Path, hosts_yaml: str, *merkez: str, extra: str = 
     shutil.copy(PRODUCTION / "group_vars" / "all" / "ipplan.yml", inventory / "group_vars" / "all")
     members = ", ".join(f"{h}: " for h in merkez)
     (inventory / "hosts.yml").write_text(
-        f"all:\n  children:\n    servers:\n      hosts:\n{hosts_yaml}    site_merkez:\n      hosts: {{{members}}}\n{extra}"
+        f"all:\n  children:\n    servers:\n      hosts:\n{hosts_yaml}"
+        f"    site_merkez:\n      hosts: {{{members}}}\n{extra}"
     )
     return inventory
 
@@ -109,7 +110,9 @@ def test_seed_loads_the_estate(seeded, nb):
         assert str(dev.primary_ip4.address).split("/")[0] == host["vars"]["ansible_host"], name
     # A camera's register columns, an X-ray scanner's licence and serial, a Windows desktop's migration.
     cam = devices["kamera-fen-02"]
-    assert cam.custom_fields["camera_firmware_policy"]["value"] == hosts["kamera-fen-02"]["vars"]["camera_firmware_policy"]
+    assert (
+        cam.custom_fields["camera_firmware_policy"]["value"] == hosts["kamera-fen-02"]["vars"]["camera_firmware_policy"]
+    )
     assert cam.device_type.model == hosts["kamera-fen-02"]["vars"]["camera_model"]
     xray = devices["xray-kultur-01"]
     assert xray.custom_fields["xray_licence_expires"] == hosts["xray-kultur-01"]["vars"]["xray_licence_expires"]
@@ -147,7 +150,9 @@ def test_drift_report_and_repair(seeded, nb, netbox_cli_env):
     # a firmware reported that contradicts the pinned one, and a device nobody put in the inventory.
     cam = nb.dcim.devices.get(name="kamera-merkez-01")
     other = nb.tenancy.tenants.get(slug="zabita")
-    cam.update({"tenant": other.id, "custom_fields": {"camera_firmware_policy": "report_only", "asset_firmware": "V5.5.0"}})
+    cam.update(
+        {"tenant": other.id, "custom_fields": {"camera_firmware_policy": "report_only", "asset_firmware": "V5.5.0"}}
+    )
     stray = nb.dcim.devices.create(
         name="ups-merkez-01", site=cam.site.id, role=cam.role.id, device_type=cam.device_type.id, status="active"
     )
@@ -165,7 +170,8 @@ def test_drift_report_and_repair(seeded, nb, netbox_cli_env):
     assert cam.custom_fields["camera_firmware_policy"]["value"] == "pinned"
     assert cam.custom_fields["asset_firmware"] == "V5.5.0"
     after = json.loads(seed(netbox_cli_env, "--drift").stdout)["drift"]
-    assert len(after) == 2 and not any(line.startswith("NetBox lacks") for line in after), after
+    assert len(after) == 2, after
+    assert not any(line.startswith("NetBox lacks") for line in after), after
     stray.delete()
 
 

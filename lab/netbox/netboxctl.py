@@ -273,27 +273,13 @@ def postgres_up() -> None:
     )
 
 
+def psql_cmd(user: str, db: str, *args: str) -> list[str]:
+    """psql to the instance's cluster over loopback TCP, stopping at the first error."""
+    return [str(PGBIN / "psql"), "-h", HOST, "-p", str(PG_PORT), "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", *args]
+
+
 def psql(sql: str, db: str = "postgres", **kw) -> subprocess.CompletedProcess:
-    return as_postgres(
-        [
-            str(PGBIN / "psql"),
-            "-h",
-            HOST,
-            "-p",
-            str(PG_PORT),
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAtc",
-            sql,
-        ],
-        capture_output=True,
-        text=True,
-        **kw,
-    )
+    return as_postgres(psql_cmd("postgres", db, "-qAtc", sql), capture_output=True, text=True, **kw)
 
 
 def redis_up() -> None:
@@ -351,20 +337,7 @@ def restore_database(fresh: bool) -> bool:
     psql(f"CREATE DATABASE {DB} OWNER netbox")
     with gzip.open(dump, "rb") as f:
         as_postgres(
-            [
-                str(PGBIN / "psql"),
-                "-h",
-                HOST,
-                "-p",
-                str(PG_PORT),
-                "-U",
-                "netbox",
-                "-d",
-                DB,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-q",
-            ],
+            psql_cmd("netbox", DB, "-q"),
             input=f.read(),
             stdout=subprocess.DEVNULL,
         )

@@ -15,8 +15,10 @@
 NetBox is the PyPI package `netbox` (the real NetBox: the same apps as the GitHub releases, with a
 `netbox` command that is Django's manage.py). It pins about a hundred packages (Django 6.1 among them),
 so it lives in a venv of its own, never in the control node's. PostgreSQL is Debian's 15, as a private
-cluster under .lab/netbox/pg owned by the postgres user; Redis is Debian's redis-server. All three listen
-on 127.0.0.1 only, on ports that the environment can move (NETBOX_PORT, NETBOX_PG_PORT, NETBOX_REDIS_PORT).
+cluster under .lab/netbox/pg owned by the postgres user (or, when that user cannot reach the checkout,
+as under a 0700 /root, in /var/lib/postgresql/belediye-iac/<hash of the state path>); Redis is Debian's
+redis-server. All three listen on 127.0.0.1 only, on ports that the environment can move (NETBOX_PORT,
+NETBOX_PG_PORT, NETBOX_REDIS_PORT).
 
 A fresh `netbox migrate` runs 336 migrations and takes about 15 minutes of CPU on two cores, so the
 migrated, empty schema is committed as a plain SQL dump (lab/netbox/netbox-<version>-schema.sql.gz,
@@ -34,7 +36,9 @@ RELEASE_CHECK_URL and census reporting are turned off so that NetBox makes no ou
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
+import hashlib
 import json
 import os
 import secrets
@@ -52,7 +56,6 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 HERE = ROOT / "lab" / "netbox"
 STATE = Path(os.environ.get("NETBOX_STATE", ROOT / ".lab" / "netbox"))
 VENV = STATE / "venv"
-PGDATA = STATE / "pg"
 RUN = STATE / "run"
 LOGS = STATE / "log"
 SECRETS = STATE / "secrets"
@@ -233,28 +236,58 @@ def netbox(*args: str, **kw) -> subprocess.CompletedProcess:
 
 
 def pidfile_alive(path: Path) -> int | None:
+    """The pid in a daemon's pid file, if that process still runs and is that daemon.
+
+    A pid file left behind by a killed run may name a pid that the system has since given to another
+    process: its command line must name the daemon (postgres, redis, gunicorn) before anyone signals it.
+    """
+    daemon = "postgres" if path.name == "postmaster.pid" else path.stem
     try:
         pid = int(path.read_text().split()[0])
-        os.kill(pid, 0)
-        return pid
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return None
+    return pid if daemon.encode() in cmdline else None
+
+
+@functools.cache
+def pg_base() -> Path:
+    """Where the postgres user keeps the cluster, its socket and its log.
+
+    Under the instance's state when the postgres user can reach it; a checkout under a private home
+    (/root is 0700) cannot be, and then the cluster lives in postgres's own home, in a directory
+    named after the state path, so that each checkout still has its own.
+    """
+    STATE.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return STATE
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(STATE)], check=False)
+    if probe.returncode == 0:
+        return STATE
+    tag = hashlib.sha256(str(STATE).encode()).hexdigest()[:12]
+    return Path("/var/lib/postgresql/belediye-iac") / tag
+
+
+def pgdata() -> Path:
+    return pg_base() / "pg"
 
 
 def postgres_up() -> None:
     for d in (RUN, LOGS):
         d.mkdir(parents=True, exist_ok=True)
-    shutil.chown(RUN, "postgres")
-    shutil.chown(LOGS, "postgres")
-    if not (PGDATA / "PG_VERSION").exists():
-        PGDATA.mkdir(parents=True, exist_ok=True)
-        shutil.chown(PGDATA, "postgres")
-        os.chmod(PGDATA, 0o700)
+    pg_run = pg_base() / "pgrun"
+    pg_run.mkdir(parents=True, exist_ok=True)
+    shutil.chown(pg_run, "postgres")
+    data = pgdata()
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        shutil.chown(data, "postgres")
+        os.chmod(data, 0o700)
         as_postgres(
             [
                 str(PGBIN / "initdb"),
                 "-D",
-                str(PGDATA),
+                str(data),
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -264,11 +297,11 @@ def postgres_up() -> None:
             ],
             stdout=subprocess.DEVNULL,
         )
-    if pidfile_alive(PGDATA / "postmaster.pid"):
+    if pidfile_alive(data / "postmaster.pid"):
         return
-    opts = f"-c listen_addresses={HOST} -p {PG_PORT} -k {RUN}"
+    opts = f"-c listen_addresses={HOST} -p {PG_PORT} -k {pg_run}"
     as_postgres(
-        [str(PGBIN / "pg_ctl"), "-D", str(PGDATA), "-l", str(LOGS / "postgresql.log"), "-w", "-o", opts, "start"],
+        [str(PGBIN / "pg_ctl"), "-D", str(data), "-l", str(pg_run / "postgresql.log"), "-w", "-o", opts, "start"],
         stdout=subprocess.DEVNULL,
     )
 
@@ -512,21 +545,23 @@ def cmd_up(args: argparse.Namespace) -> None:
 def cmd_down(_args: argparse.Namespace) -> None:
     stop_pid(RUN / "gunicorn.pid", "gunicorn", signal.SIGQUIT, PORT)
     stop_pid(RUN / "redis.pid", "redis")
-    if pidfile_alive(PGDATA / "postmaster.pid"):
-        as_postgres([str(PGBIN / "pg_ctl"), "-D", str(PGDATA), "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL)
+    if pidfile_alive(pgdata() / "postmaster.pid"):
+        as_postgres([str(PGBIN / "pg_ctl"), "-D", str(pgdata()), "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL)
         log("postgresql stopped")
 
 
 def cmd_destroy(args: argparse.Namespace) -> None:
     cmd_down(args)
-    for path in (PGDATA, RUN, LOGS, SECRETS, INSTANCE):
+    for path in (pgdata(), pg_base() / "pgrun", RUN, LOGS, SECRETS, INSTANCE):
         shutil.rmtree(path, ignore_errors=True)
+    if pg_base() != STATE:
+        shutil.rmtree(pg_base(), ignore_errors=True)
     log(f"state removed (the venv {VENV} is kept)")
 
 
 def cmd_status(_args: argparse.Namespace) -> None:
     for name, path in (
-        ("postgresql", PGDATA / "postmaster.pid"),
+        ("postgresql", pgdata() / "postmaster.pid"),
         ("redis", RUN / "redis.pid"),
         ("gunicorn", RUN / "gunicorn.pid"),
     ):

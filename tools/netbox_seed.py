@@ -93,6 +93,8 @@ PLATFORMS = {
     "nftables_firewalls": "Debian 12",
 }
 SERVER_PLATFORM = "Debian 12"
+# Models the inventory does not name (a generic device type): a reported model never contradicts them.
+GENERIC_MODELS = {m[1:] for _, m in [*HARDWARE.values(), SERVER_HARDWARE] if m.startswith("=")} | {"Unknown"}
 ROLE_COLORS = {"servers": "2196f3", "desktops": "4caf50", "network": "9c27b0", "devices": "ff9800"}
 MANAGED_TAG = "belediye-iac"
 
@@ -366,6 +368,11 @@ def hardware(host: Host) -> tuple[str, str]:
     return maker, pick(model_src, "Unknown")
 
 
+def platform_of(host: Host) -> str | None:
+    """The NetBox platform of a host's role; Debian for servers of roles without one of their own."""
+    return PLATFORMS.get(host.role, SERVER_PLATFORM if "servers" in host.groups else None)
+
+
 def role_family(host: Host) -> str:
     for family in ("servers", "desktops", "network", "devices"):
         if family in host.groups:
@@ -437,7 +444,7 @@ def seed(nb, hosts: list[Host], ipplan: dict, apply: bool) -> Plan:
     for host in hosts:
         maker, _ = hardware(host)
         makers.ensure({"name": maker, "slug": slugify(maker)}, maker)
-        platform = PLATFORMS.get(host.role, SERVER_PLATFORM if "servers" in host.groups else None)
+        platform = platform_of(host)
         if platform:
             platforms.ensure({"name": platform, "slug": slugify(platform)}, platform)
         roles.ensure({"name": host.role, "slug": host.role, "color": ROLE_COLORS[role_family(host)]}, host.role)
@@ -503,7 +510,7 @@ def seed(nb, hosts: list[Host], ipplan: dict, apply: bool) -> Plan:
     )
     for host in hosts:
         maker, model = hardware(host)
-        platform = PLATFORMS.get(host.role, SERVER_PLATFORM if "servers" in host.groups else None)
+        platform = platform_of(host)
         want = {
             "name": host.name,
             "site": site_id[host.site],
@@ -597,11 +604,7 @@ def drift(nb, hosts: list[Host], ipplan: dict) -> Plan:
         cf = dev.custom_fields or {}
         reported = cf.get("asset_model")
         _, model = hardware(host)
-        if (
-            reported
-            and model not in ("Server", "Desktop PC", "Debian gateway", "Unknown")
-            and model.lower() not in reported.lower()
-        ):
+        if reported and model not in GENERIC_MODELS and model.lower() not in reported.lower():
             report.append(
                 f"facts contradict the inventory: {dev.name} reports model '{reported}', the inventory says '{model}'"
             )

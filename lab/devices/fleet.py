@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The lab's simulated device fleet: one simulator per host of the groups cameras, pdks_terminals
-and xray_scanners of inventories/lab, each on its host's loopback address, in one process.
+and xray_scanners of inventories/lab, each on its host's loopback address, and a WS-Man stand-in for
+each Windows host (windows_servers, windows_desktops) at its windows_baseline_winrm_host, in one process.
 
 The simulators are started with the credentials the inventory gives the modules (read through
 Ansible's own inventory and templating, with the lab's throwaway vault password), so a playbook
@@ -28,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-GROUPS = ("cameras", "pdks_terminals", "xray_scanners")
+GROUPS = ("cameras", "pdks_terminals", "xray_scanners", "windows_servers", "windows_desktops")
+WINDOWS_GROUPS = ("windows_servers", "windows_desktops")
 
 
 def inventory_devices(inventory: Path, vault_password_file: Path) -> list[dict]:
@@ -56,9 +58,11 @@ def inventory_devices(inventory: Path, vault_password_file: Path) -> list[dict]:
             def value(key, default=None, _hv=hostvars, _t=templar):
                 return _t.template(_hv[key]) if key in _hv else default
 
-            address = str(value("ansible_host"))
+            # A Windows host keeps its own address in the inventory; its stand-in answers on loopback.
+            key = "windows_baseline_winrm_host" if group in WINDOWS_GROUPS else "ansible_host"
+            address = str(value(key, ""))
             if not address.startswith("127."):
-                raise SystemExit(f"fleet: {name}: ansible_host {address} is not a loopback address")
+                raise SystemExit(f"fleet: {name}: {key} {address!r} is not a loopback address")
             device = {"name": name, "group": group, "address": address}
             if group == "cameras":
                 device.update(
@@ -72,6 +76,12 @@ def inventory_devices(inventory: Path, vault_password_file: Path) -> list[dict]:
             elif group == "pdks_terminals":
                 device.update(port=int(value("pdks_port", 4370)), comm_key=int(value("pdks_comm_key", 0)),
                               model=value("pdks_model", "MB460"))  # fmt: skip
+            elif group in WINDOWS_GROUPS:
+                device.update(port=int(value("windows_baseline_winrm_port", 5985)),
+                              user=value("windows_baseline_winrm_user"),
+                              password=value("vault_windows_admin_password"),
+                              domain=value("directory_netbios_domain", "BELEDIYE"),
+                              admins=list(value("windows_baseline_local_administrators", [])))  # fmt: skip
             else:
                 device.update(
                     snmp_port=int(value("xray_snmp_port", 1161)),
@@ -103,6 +113,19 @@ def lab_punches() -> list[dict]:
     return punches
 
 
+def windows_initial_state(name: str, domain: str, admins: list[str]) -> str:
+    """A fresh Windows host for the stand-in: lab/devices/windows-initial-state.json (shared with the
+    molecule scenario windows_baseline) with this host's name, the lab's domain, and a SID for every
+    account the inventory wants in the local Administrators group (what Windows would resolve)."""
+    text = (HERE / "windows-initial-state.json").read_text(encoding="utf-8")
+    text = text.replace("WIN-MOL-01", name.upper()).replace("MOL\\\\", f"{domain}\\\\")
+    state = json.loads(text)
+    principals = state["windows"]["principals"]
+    for n, admin in enumerate(sorted(set(admins) - set(principals))):
+        principals[admin] = f"S-1-5-21-1004336348-1177238915-682003330-{2100 + n}"
+    return json.dumps(state, indent=2, ensure_ascii=False)
+
+
 def start(devices: list[dict], state_dir: Path) -> list:
     import camera
     import snmp_agent
@@ -117,6 +140,10 @@ def start(devices: list[dict], state_dir: Path) -> list:
             servers.append(camera.serve(d["address"], d["port"], str(state), user=d["user"], password=d["password"],
                                         model=d["model"], firmware=d["firmware"], serial=d["serial"],
                                         hostname="camera"))  # fmt: skip
+        elif d["group"] in WINDOWS_GROUPS:
+            if not state.exists():
+                state.write_text(windows_initial_state(d["name"], d["domain"], d["admins"]), encoding="utf-8")
+            servers.append(wsman_fake.serve(str(state), d["user"], d["password"], d["address"], d["port"]))
         elif d["group"] == "pdks_terminals":
             # A new terminal comes with two days of punches to pull (the staff list's sicil numbers;
             # the users themselves are the playbook's job). Never again once it has a state.

@@ -35,7 +35,6 @@ GOOD = {
     "pardus_desktop_usb_storage_allowed": False,
     "pardus_desktop_admin_groups": ["sudo", "adm", "lpadmin"],
     "pardus_desktop_admin_allowed": [],
-    "pardus_desktop_directory_enabled": False,
     "pardus_desktop_pull_enabled": True,
     "pardus_desktop_pull_url": "https://git.ornek.bel.tr/bim/belediye-iac.git",
     "pardus_desktop_pull_branch": "desktops",
@@ -47,9 +46,6 @@ GOOD = {
     "pardus_desktop_pull_boot_delay": "10min",
     "pardus_desktop_pull_interval": "2h",
     "pardus_desktop_pull_random_delay": "30min",
-    "pardus_desktop_directory_domain": "",
-    "pardus_desktop_directory_join_user": "",
-    "pardus_desktop_directory_join_password": "",
 }
 
 
@@ -111,24 +107,6 @@ BAD = [
     ("delay too long", {"pardus_desktop_screenlock_delay_seconds": 900}, "0 to 300, not 900"),
     ("usb switch not a boolean", {"pardus_desktop_usb_storage_allowed": "bazen"}, "must be true or false"),
     ("root listed as allowed admin", {"pardus_desktop_admin_allowed": ["root"]}, "root is never listed"),
-    (
-        "join without domain",
-        {
-            "pardus_desktop_directory_enabled": True,
-            "pardus_desktop_directory_join_user": "katilim",
-            "pardus_desktop_directory_join_password": "x",
-        },
-        "is not a DNS domain",
-    ),
-    (
-        "join without password",
-        {
-            "pardus_desktop_directory_enabled": True,
-            "pardus_desktop_directory_domain": "ad.ornek.bel.tr",
-            "pardus_desktop_directory_join_user": "katilim",
-        },
-        "join_password is empty (value never shown)",
-    ),
 ]
 
 

@@ -3,8 +3,7 @@
 A pure function; nothing here reads facts or touches a host. It never raises on bad input: it
 returns a list of messages, each naming the host, the variable and what is wrong, and an empty list
 when the inputs are sound (tasks/assert.yml joins them into one failure). Host parts of printer URIs
-that look like addresses are checked with netaddr. The directory join password is checked for
-presence only and never quoted.
+that look like addresses are checked with netaddr. (Domain membership is role domain_join's.)
 
 Filter:
 
@@ -179,16 +178,6 @@ def pardus_desktop_problems(inputs, host=""):
 
     if str(v.get("pardus_desktop_pull_enabled", False)).lower() in ("true", "yes", "1"):
         problems += _pull_problems(host, v)
-    if str(v.get("pardus_desktop_directory_enabled", False)).lower() in ("true", "yes", "1"):
-        domain = str(v.get("pardus_desktop_directory_domain") or "")
-        if not DNS_NAME.match(domain):
-            problems.append(
-                f"{host}: pardus_desktop_directory_domain {domain!r} is not a DNS domain such as ad.ornek.bel.tr"
-            )
-        if not str(v.get("pardus_desktop_directory_join_user") or ""):
-            problems.append(f"{host}: pardus_desktop_directory_join_user is empty")
-        if not str(v.get("pardus_desktop_directory_join_password") or ""):
-            problems.append(f"{host}: pardus_desktop_directory_join_password is empty (value never shown)")
     return problems
 
 

@@ -1131,9 +1131,9 @@ def main() -> None:
     md.set_defaults(func=cmd_molecule_destroy)
     sub.add_parser("pki").set_defaults(func=cmd_pki)
     sub.add_parser("tsa-start").set_defaults(func=lambda _a: ensure_tsa())
-    sub.add_parser("devices", help="start the simulated cameras, PDKS terminals and X-ray scanners").set_defaults(
-        func=lambda _a: ensure_devices()
-    )
+    sub.add_parser(
+        "devices", help="start the simulated cameras, PDKS terminals, X-ray scanners and Windows hosts"
+    ).set_defaults(func=lambda _a: ensure_devices())
     sub.add_parser("devices-stop").set_defaults(func=lambda _a: stop_devices())
     sub.add_parser("tsa-stop").set_defaults(func=lambda _a: stop_tsa())
     av = sub.add_parser("av-mirror", help="build (once) and serve the lab ClamAV signature database")

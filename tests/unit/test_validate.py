@@ -37,7 +37,7 @@ def run_playbook(playbook: str, inventory: Path, *extra: str) -> subprocess.Comp
         text=True,
         # No fact cache: validation must not lean on facts left by an earlier run.
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_CACHE_PLUGIN": "memory"},
-        timeout=300,
+        timeout=600,
     )
 
 

@@ -110,10 +110,10 @@ def test_a_desktop_user_logs_in_on_a_domain_member(lab_hosts):
     assert name == user
     assert f"fen-isleri-personel@{DOMAIN}" in groups.split()
     # Bilgi İşlem's administrators may log on to every desktop; Fen İşleri's staff not to Bilgi İşlem's.
-    admin = run(desktop, f"sssctl user-checks -a acct -s login lab.bim1@{DOMAIN}", ok=False)
+    admin = run(desktop, f"LC_ALL=C.UTF-8 sssctl user-checks -a acct -s login lab.bim1@{DOMAIN}", ok=False)
     assert "pam_acct_mgmt: Success" in admin.stdout + admin.stderr
     bim_desktop = lab_hosts["pardus01"]
-    refused = run(bim_desktop, f"sssctl user-checks -a acct -s login {shlex.quote(user)}", ok=False)
+    refused = run(bim_desktop, f"LC_ALL=C.UTF-8 sssctl user-checks -a acct -s login {shlex.quote(user)}", ok=False)
     assert "pam_acct_mgmt: Permission denied" in refused.stdout + refused.stderr
 
 
@@ -202,7 +202,7 @@ def test_a_leaver_is_disabled_on_the_leaving_date_and_refused_everywhere(dc, lab
     assert res.rc != 0
     assert "NT_STATUS_ACCOUNT_DISABLED" in res.stdout + res.stderr
     desktop.run("sss_cache -E")
-    acct = desktop.run(f"sssctl user-checks -a acct -s login lab.fen2@{DOMAIN}")
+    acct = desktop.run(f"LC_ALL=C.UTF-8 sssctl user-checks -a acct -s login lab.fen2@{DOMAIN}")
     assert "pam_acct_mgmt: Success" not in acct.stdout + acct.stderr
 
 

@@ -21,7 +21,7 @@ DATA = yaml.safe_load((HERE.parent / "molecule.yml").read_text(encoding="utf-8")
     "group_vars"
 ]["windows_servers"]
 DEFAULTS = yaml.safe_load((ROOT / "roles" / "windows_baseline" / "defaults" / "main.yml").read_text(encoding="utf-8"))
-INITIAL = json.loads((HERE.parent / "initial-state.json").read_text(encoding="utf-8"))["windows"]
+INITIAL = json.loads((ROOT / "lab" / "devices" / "windows-initial-state.json").read_text(encoding="utf-8"))["windows"]
 MACHINE = "S-1-5-21-3623811015-3361044348-30300820"
 
 

@@ -25,13 +25,10 @@ import base64
 import json
 import re
 
-try:
-    from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
-    from winrm.protocol import Protocol
+from ansible.module_utils.belediye_winrm import HAS_WINRM, failure_message, session_options
 
-    HAS_WINRM = True
-except ImportError:  # the module reports it; the pure functions below need nothing
-    HAS_WINRM = False
+if HAS_WINRM:
+    from winrm.protocol import Protocol
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
 # The built-in Administrator account of the machine itself: S-1-5-21-<machine>-500. Never removed.
@@ -334,18 +331,9 @@ def stdin_payload(script):
     return base64.b64encode(script.encode("utf-8")) + b"\r\n"
 
 
-def open_protocol(endpoint, username, password, transport, validate_certs, operation_timeout, ca_trust_path=None):
-    extra = {"ca_trust_path": ca_trust_path} if ca_trust_path else {}
-    return Protocol(
-        endpoint,
-        transport=transport,
-        username=username,
-        password=password,
-        server_cert_validation="validate" if validate_certs else "ignore",
-        operation_timeout_sec=operation_timeout,
-        read_timeout_sec=operation_timeout + 10,
-        **extra,
-    )
+def open_protocol(endpoint, username, password, params, operation_timeout):
+    """A pywinrm Protocol for the WS-Man endpoint, with the module's connection options."""
+    return Protocol(endpoint, username=username, password=password, **session_options(params, operation_timeout))
 
 
 def run_script(protocol, script, what):
@@ -366,15 +354,8 @@ def run_script(protocol, script, what):
                 protocol.cleanup_command(shell, command)
         finally:
             protocol.close_shell(shell)
-    except InvalidCredentialsError:
-        raise BaselineError("WinRM authentication rejected") from None
-    except WinRMTransportError as exc:
-        raise BaselineError(f"WinRM transport error (HTTP {exc.code})") from None
-    except WinRMError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise BaselineError(f"WinRM error: {first}") from None
-    except Exception as exc:  # requests' connection errors, timeouts, TLS failures
-        raise BaselineError(f"WinRM unreachable ({exc.__class__.__name__})") from None
+    except Exception as exc:  # pywinrm's errors, and requests' connection errors, timeouts, TLS failures
+        raise BaselineError(failure_message(exc)) from None
     if code != 0:
         error = " ".join(stderr.decode("utf-8", errors="replace").split())
         raise BaselineError(f"{what} failed (exit {code}): {error[:400] or 'no message on stderr'}")

@@ -240,7 +240,6 @@ confirmed:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.belediye_windows import (
-    HAS_WINRM,
     BaselineError,
     areas_left,
     baseline_diff,
@@ -250,19 +249,11 @@ from ansible.module_utils.belediye_windows import (
     run_script,
     wanted_state,
 )
+from ansible.module_utils.belediye_winrm import HAS_WINRM, connection_spec, device_label, endpoint
 
-ARGUMENT_SPEC = {
-    "name": {"type": "str"},
-    "host": {"type": "str", "required": True},
-    "port": {"type": "int"},
-    "scheme": {"type": "str", "choices": ["http", "https"], "default": "https"},
-    "transport": {"type": "str", "choices": ["basic", "ntlm", "kerberos", "credssp"], "default": "ntlm"},
-    "username": {"type": "str", "required": True},
-    "password": {"type": "str", "required": True, "no_log": True},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_trust_path": {"type": "path"},
-    "operation_timeout": {"type": "int", "default": 30},
-    "account_policy": {
+ARGUMENT_SPEC = connection_spec(
+    operation_timeout={"type": "int", "default": 30},
+    account_policy={
         "type": "dict",
         "options": {
             "min_length": {"type": "int"},
@@ -275,7 +266,7 @@ ARGUMENT_SPEC = {
             "lockout_window_minutes": {"type": "int"},
         },
     },
-    "audit": {
+    audit={
         "type": "list",
         "elements": "dict",
         "options": {
@@ -285,7 +276,7 @@ ARGUMENT_SPEC = {
             "failure": {"type": "bool", "default": False},
         },
     },
-    "time": {
+    time={
         "type": "dict",
         "options": {
             "type": {"type": "str", "choices": ["NTP", "NT5DS"], "default": "NTP"},
@@ -293,7 +284,7 @@ ARGUMENT_SPEC = {
             "flags": {"type": "str", "default": "0x8"},
         },
     },
-    "wsus": {
+    wsus={
         "type": "dict",
         "options": {
             "server": {"type": "str", "required": True},
@@ -304,8 +295,8 @@ ARGUMENT_SPEC = {
             "scheduled_install_time": {"type": "int", "default": 3},
         },
     },
-    "firewall_profiles": {"type": "list", "elements": "str", "choices": ["Domain", "Private", "Public"]},
-    "defender": {
+    firewall_profiles={"type": "list", "elements": "str", "choices": ["Domain", "Private", "Public"]},
+    defender={
         "type": "dict",
         "options": {
             "realtime_monitoring": {"type": "bool"},
@@ -316,8 +307,8 @@ ARGUMENT_SPEC = {
             "maps_reporting": {"type": "str", "choices": ["disabled", "basic", "advanced"]},
         },
     },
-    "local_administrators": {"type": "list", "elements": "str"},
-}
+    local_administrators={"type": "list", "elements": "str"},
+)
 
 
 def converge(runner, wanted, check_mode):
@@ -338,20 +329,13 @@ def converge(runner, wanted, check_mode):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    port = params["port"] or (5986 if params["scheme"] == "https" else 5985)
-    device = f"Windows host {params['name'] or params['host']} ({params['host']}:{port})"
+    device = device_label("Windows host", params)
     if not HAS_WINRM:
         module.fail_json(msg=f"{device}: the pywinrm Python library is missing on the control node")
     try:
         wanted = wanted_state(params)
         protocol = open_protocol(
-            f"{params['scheme']}://{params['host']}:{port}/wsman",
-            params["username"],
-            params["password"],
-            params["transport"],
-            params["validate_certs"],
-            params["operation_timeout"],
-            params["ca_trust_path"],
+            endpoint(params)[0], params["username"], params["password"], params, params["operation_timeout"]
         )
         changed, plan, diff, state, confirmed = converge(
             lambda script, what: run_script(protocol, script, what), wanted, module.check_mode

@@ -55,6 +55,9 @@ options:
     description: Check the HTTPS certificate of the workstation.
     type: bool
     default: true
+  ca_trust_path:
+    description: CA bundle that signs the workstations' WinRM certificates (default the system's trust store).
+    type: path
   operation_timeout:
     description: Seconds for each WinRM operation; the read timeout is 10 seconds longer.
     type: int
@@ -122,15 +125,18 @@ state:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.belediye_winrm import (
+    HAS_WINRM,
+    connection_spec,
+    device_label,
+    endpoint,
+    failure_message,
+    session_options,
+)
 from ansible.module_utils.belediye_xray import baseline_diff, plan_json, plan_summary
 
-try:
+if HAS_WINRM:
     import winrm
-    from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
-
-    HAS_WINRM = True
-except ImportError:
-    HAS_WINRM = False
 
 READ_SCRIPT = r"""# belediye-xray:read
 $ErrorActionPreference = 'Stop'
@@ -185,14 +191,8 @@ def apply_script(plan):
 def run_ps(session, script, what):
     try:
         response = session.run_ps(script)
-    except InvalidCredentialsError:
-        raise WorkstationError("WinRM authentication rejected") from None
-    except WinRMTransportError as exc:
-        raise WorkstationError(f"WinRM transport error ({exc.code})") from None
-    except WinRMError as exc:
-        raise WorkstationError(f"WinRM error: {exc}") from None
-    except Exception as exc:  # requests' connection errors and timeouts
-        raise WorkstationError(f"WinRM unreachable: {exc.__class__.__name__}") from None
+    except Exception as exc:  # pywinrm's errors, and requests' connection errors and timeouts
+        raise WorkstationError(failure_message(exc)) from None
     if response.status_code != 0:
         error = response.std_err.decode("utf-8", errors="replace").strip()
         raise WorkstationError(f"{what} failed (exit {response.status_code}): {error[:300]}")
@@ -212,18 +212,10 @@ def read_state(session):
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "name": {"type": "str"},
-            "host": {"type": "str", "required": True},
-            "port": {"type": "int"},
-            "scheme": {"type": "str", "choices": ["http", "https"], "default": "https"},
-            "transport": {"type": "str", "choices": ["basic", "ntlm", "kerberos", "credssp"], "default": "ntlm"},
-            "username": {"type": "str", "required": True},
-            "password": {"type": "str", "required": True, "no_log": True},
-            "validate_certs": {"type": "bool", "default": True},
-            "operation_timeout": {"type": "int", "default": 20},
-            "time_peers": {"type": "list", "elements": "str"},
-            "accounts": {
+        argument_spec=connection_spec(
+            operation_timeout={"type": "int", "default": 20},
+            time_peers={"type": "list", "elements": "str"},
+            accounts={
                 "type": "list",
                 "elements": "dict",
                 "options": {
@@ -238,23 +230,18 @@ def main():
                     },
                 },
             },
-            "usb_storage": {"type": "str", "choices": ["enabled", "disabled"]},
-        },
+            usb_storage={"type": "str", "choices": ["enabled", "disabled"]},
+        ),
         supports_check_mode=True,
     )
     params = module.params
-    port = params["port"] or (5986 if params["scheme"] == "https" else 5985)
-    device = f"X-ray workstation {params['name'] or params['host']} ({params['host']}:{port})"
+    device = device_label("X-ray workstation", params)
     if not HAS_WINRM:
         module.fail_json(msg=f"{device}: the pywinrm Python library is missing on the controller")
-    endpoint = f"{params['scheme']}://{params['host']}:{port}/wsman"
     session = winrm.Session(
-        endpoint,
+        endpoint(params)[0],
         auth=(params["username"], params["password"]),
-        transport=params["transport"],
-        server_cert_validation="validate" if params["validate_certs"] else "ignore",
-        operation_timeout_sec=params["operation_timeout"],
-        read_timeout_sec=params["operation_timeout"] + 10,
+        **session_options(params, params["operation_timeout"]),
     )
     desired = {"time_peers": params["time_peers"], "accounts": params["accounts"], "usb_storage": params["usb_storage"]}
     try:

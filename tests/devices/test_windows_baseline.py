@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lab" / "devices"))
 sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
 
+import belediye_winrm  # noqa: E402
+
+# belediye_windows imports its sibling the way Ansible ships module_utils to a module.
+sys.modules.setdefault("ansible.module_utils.belediye_winrm", belediye_winrm)
 import belediye_windows as bw  # noqa: E402
 import wsman_fake  # noqa: E402
 
@@ -371,7 +375,13 @@ def test_defender_missing_is_one_clear_line(tmp_path, fakes):
 def test_a_script_longer_than_the_command_line_limit_goes_through_stdin(tmp_path):
     fake = start_fake(tmp_path, "127.0.5.13", "WIN-LONG-01")
     try:
-        protocol = bw.open_protocol(f"http://{fake.host}:{fake.port}/wsman", USER, PASSWORD, "basic", True, 3)
+        protocol = bw.open_protocol(
+            f"http://{fake.host}:{fake.port}/wsman",
+            USER,
+            PASSWORD,
+            {"transport": "basic", "validate_certs": True, "ca_trust_path": None},
+            3,
+        )
         plan = {"wsus": [{"path": bw.WSUS_KEY, "name": "TargetGroup", "type": "String", "value": "x" * 9000}]}
         script = bw.render_apply(plan)
         assert len(bw.encoded(script)) > 8191  # what Session.run_ps would put on the command line

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,9 @@ import paramiko
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent / "_shared"))
+from fakeproc import already_running, remove, stop_pidfile, wait_for, write_private  # noqa: E402
+
 FAKE = ROOT / "lab" / "network" / "fake_ios.py"
 LOGIN = "netops"
 # The fake's login and enable passwords and host key; the role's secrets (its local user, SNMPv3 keys),
@@ -36,32 +38,27 @@ ROLE_SECRETS = ("user-password", "snmp-auth-key", "snmp-priv-key")
 PRIVATE = ("login-password", "enable-password", "host-key.pem", *ROLE_SECRETS)
 
 
-def _write_private(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def _alive(pid):
-    """True when pid is a running fake_ios.py (never signal an unrelated process that reused the pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return str(FAKE).encode() in cmdline
+def known_hosts_line(text, address):
+    """The known_hosts line that the fake prints for its address and port, or None before it has."""
+    lines = [line for line in text.splitlines() if line.startswith(f"[{address}]:")]
+    return lines[-1] if lines else None
 
 
 def start(ephemeral, address):
     eph = Path(ephemeral)
     eph.mkdir(parents=True, exist_ok=True)
     pidfile = eph / "fake_ios.pid"
-    if pidfile.exists() and _alive(int(pidfile.read_text())):
-        raise SystemExit(f"a fake switch already runs (pid {pidfile.read_text().strip()}); run destroy first")
+    pid = already_running(pidfile, FAKE)
+    if pid:
+        raise SystemExit(f"a fake switch already runs (pid {pid}); run destroy first")
+    # A new scenario run starts a new run ledger: the verifier reads the runs of this one only (a run
+    # killed before its destroy left its records here).
+    remove(eph, ("ledger.jsonl",))
     password, enable = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-    _write_private(eph / "login-password", password)
-    _write_private(eph / "enable-password", enable)
+    write_private(eph / "login-password", password)
+    write_private(eph / "enable-password", enable)
     for name in ROLE_SECRETS:
-        _write_private(eph / name, secrets.token_hex(12))
+        write_private(eph / name, secrets.token_hex(12))
     key = paramiko.ECDSAKey.generate()
     key.write_private_key_file(str(eph / "host-key.pem"))
     os.chmod(eph / "host-key.pem", 0o600)
@@ -75,15 +72,7 @@ def start(ephemeral, address):
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     pidfile.write_text(f"{proc.pid}\n", encoding="utf-8")
-    deadline = time.monotonic() + 20
-    known = None
-    while time.monotonic() < deadline and known is None:
-        if proc.poll() is not None:
-            raise SystemExit(f"fake_ios.py exited with {proc.returncode}:\n{log.read_text(encoding='utf-8')}")
-        for line in log.read_text(encoding="utf-8").splitlines():
-            if line.startswith(f"[{address}]:"):
-                known = line
-        time.sleep(0.1)
+    known = wait_for(proc, log, lambda text: known_hosts_line(text, address), "fake_ios.py")
     if known is None:
         stop(ephemeral)
         raise SystemExit("fake_ios.py did not report its host key within 20 s")
@@ -115,22 +104,8 @@ def close_connections(ephemeral, wait=10.0):
 def stop(ephemeral):
     eph = Path(ephemeral)
     left = close_connections(eph)
-    pidfile = eph / "fake_ios.pid"
-    if pidfile.exists():
-        pid = int(pidfile.read_text())
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-                time.sleep(0.1)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        pidfile.unlink()
-    for name in (*PRIVATE, "port", "fake_ios.log", "startup-config.cfg", "home/.ssh/known_hosts"):
-        with contextlib.suppress(FileNotFoundError):
-            (eph / name).unlink()
+    stop_pidfile(eph / "fake_ios.pid", FAKE)
+    remove(eph, (*PRIVATE, "port", "fake_ios.log", "startup-config.cfg", "home/.ssh/known_hosts"))
     if left:
         raise SystemExit(f"persistent connections left behind: {left}")
 

@@ -14,47 +14,35 @@ pid file and the output.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent / "_shared"))
+from fakeproc import already_running, remove, stop_pidfile, wait_for, write_private  # noqa: E402
+
 FAKE = ROOT / "lab" / "devices" / "wsman_fake.py"
 LOGIN = "bimadmin"
 READY = re.compile(r"WS-Man fake \(not Windows\) on http://([0-9.]+):([0-9]+)/wsman")
-
-
-def _write_private(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def _alive(pid):
-    """True when pid is a running wsman_fake.py (never signal an unrelated process that reused the pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return str(FAKE).encode() in cmdline
 
 
 def start(ephemeral, address):
     eph = Path(ephemeral)
     eph.mkdir(parents=True, exist_ok=True)
     pidfile = eph / "wsman_fake.pid"
-    if pidfile.exists() and _alive(int(pidfile.read_text())):
-        raise SystemExit(f"a WS-Man fake already runs (pid {pidfile.read_text().strip()}); run destroy first")
-    _write_private(eph / "winrm-password", secrets.token_urlsafe(18))
-    shutil.copyfile(HERE.parents[1] / "lab" / "devices" / "windows-initial-state.json", eph / "windows-state.json")
+    pid = already_running(pidfile, FAKE)
+    if pid:
+        raise SystemExit(f"a WS-Man fake already runs (pid {pid}); run destroy first")
+    # A new scenario run starts a new run ledger: the verifier reads the runs of this one only (a run
+    # killed before its destroy left its records here).
+    remove(eph, ("ledger.jsonl",))
+    write_private(eph / "winrm-password", secrets.token_urlsafe(18))
+    shutil.copyfile(ROOT / "lab" / "devices" / "windows-initial-state.json", eph / "windows-state.json")
     shutil.rmtree(eph / "scripts", ignore_errors=True)
     log = eph / "wsman_fake.log"
     with open(log, "w", encoding="utf-8") as out:
@@ -65,15 +53,8 @@ def start(ephemeral, address):
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     pidfile.write_text(f"{proc.pid}\n", encoding="utf-8")
-    deadline = time.monotonic() + 20
-    port = None
-    while time.monotonic() < deadline and port is None:
-        if proc.poll() is not None:
-            raise SystemExit(f"wsman_fake.py exited with {proc.returncode}:\n{log.read_text(encoding='utf-8')}")
-        match = READY.search(log.read_text(encoding="utf-8"))
-        if match:
-            port = int(match.group(2))
-        time.sleep(0.1)
+    match = wait_for(proc, log, READY.search, "wsman_fake.py")
+    port = int(match.group(2)) if match else None
     if port is None:
         stop(ephemeral)
         raise SystemExit("wsman_fake.py did not report its port within 20 s")
@@ -83,22 +64,8 @@ def start(ephemeral, address):
 
 def stop(ephemeral):
     eph = Path(ephemeral)
-    pidfile = eph / "wsman_fake.pid"
-    if pidfile.exists():
-        pid = int(pidfile.read_text())
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-                time.sleep(0.1)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        pidfile.unlink()
-    for name in ("winrm-password", "port", "wsman_fake.log", "windows-state.json"):
-        with contextlib.suppress(FileNotFoundError):
-            (eph / name).unlink()
+    stop_pidfile(eph / "wsman_fake.pid", FAKE)
+    remove(eph, ("winrm-password", "port", "wsman_fake.log", "windows-state.json"))
     shutil.rmtree(eph / "scripts", ignore_errors=True)
 
 

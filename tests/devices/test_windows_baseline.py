@@ -30,8 +30,8 @@ import belediye_winrm  # noqa: E402
 sys.modules.setdefault("ansible.module_utils.belediye_winrm", belediye_winrm)
 import belediye_windows as bw  # noqa: E402
 import wsman_fake  # noqa: E402
+from playrun import LOCAL, PLAYBOOK_BIN, run_play  # noqa: E402
 
-PLAYBOOK_BIN = str(ROOT / ".venv" / "bin" / "ansible-playbook")
 USER, PASSWORD = "bimadmin", "Lab-Only-Win-Pass1"
 G = {  # audit subcategory GUIDs used below
     "logon": "{0CCE9215-69AE-11D9-BED3-505054503030}",
@@ -148,36 +148,12 @@ def task(**override):
 
 
 def run_playbook(tmp_path, fakes, tasks, *extra, hostvars=None):
-    base = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     hosts = {
-        name: {**base, "ansible_host": fake.host, "winrm_port": fake.port, "win_password": PASSWORD}
+        name: {**LOCAL, "ansible_host": fake.host, "winrm_port": fake.port, "win_password": PASSWORD}
         | (hostvars or {}).get(name, {})
         for name, fake in fakes.items()
     }
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}), encoding="utf-8")
-    (tmp_path / "play.yml").write_text(
-        yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": tasks}]), encoding="utf-8"
-    )
-    env = dict(
-        os.environ,
-        BELEDIYE_LEDGER_PATH=str(tmp_path / "ledger.jsonl"),
-        BELEDIYE_LEDGER_SYSLOG="false",
-        ANSIBLE_STDOUT_CALLBACK="json",
-    )
-    proc = subprocess.run(
-        [PLAYBOOK_BIN, "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml"), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    try:
-        data = json.loads(proc.stdout[proc.stdout.index("{") :])
-    except ValueError:
-        pytest.fail(f"no JSON from ansible-playbook (rc {proc.returncode}): {proc.stdout}\n{proc.stderr}")
-    return proc.returncode, data
+    return run_play(tmp_path, hosts, tasks, *extra)
 
 
 def results(data, index=0):

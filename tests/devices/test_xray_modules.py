@@ -1,47 +1,20 @@
 """The X-ray modules run by real ansible-playbook against the simulators on 127.0.3.x."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-import yaml
-from xray_fixtures import AUTH_KEY, COMMUNITY, PRIV_KEY, ROOT, V3_USER, WS_PASSWORD, WS_USER, start_agent, start_fake
+from playrun import LOCAL, run_play
+from xray_fixtures import AUTH_KEY, COMMUNITY, PRIV_KEY, V3_USER, WS_PASSWORD, WS_USER, start_agent, start_fake
 
-PLAYBOOK_BIN = str(ROOT / ".venv" / "bin" / "ansible-playbook")
 HOSTS = {"xray-giris-01": "127.0.3.11", "xray-arka-02": "127.0.3.12"}
 
 
 def run_playbook(tmp_path, inventory, tasks, *extra, name="play"):
-    play = [{"hosts": "all", "gather_facts": False, "tasks": tasks}]
-    (tmp_path / f"{name}.yml").write_text(yaml.safe_dump(play), encoding="utf-8")
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
-    env = dict(
-        os.environ,
-        BELEDIYE_LEDGER_PATH=str(tmp_path / "ledger.jsonl"),
-        BELEDIYE_LEDGER_SYSLOG="false",
-        ANSIBLE_STDOUT_CALLBACK="json",
-    )
-    proc = subprocess.run(
-        [PLAYBOOK_BIN, "-i", str(tmp_path / "inventory.yml"), str(tmp_path / f"{name}.yml"), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    try:
-        data = json.loads(proc.stdout[proc.stdout.index("{") :])
-    except ValueError:
-        pytest.fail(f"no JSON from ansible-playbook (rc {proc.returncode}): {proc.stdout}\n{proc.stderr}")
-    return proc.returncode, data
+    return run_play(tmp_path, inventory["all"]["hosts"], tasks, *extra, name=name)
 
 
 def inventory(hostvars):
-    base = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    return {"all": {"hosts": {name: {**base, **values} for name, values in hostvars.items()}}}
+    return {"all": {"hosts": {name: {**LOCAL, **values} for name, values in hostvars.items()}}}
 
 
 def task_results(data, index=0):

@@ -14,6 +14,12 @@
 # brings up is torn down at the end, even on failure (lint and unit alone leave a running
 # lab alone).
 # A failing stage does not stop the later ones, so one run shows every failure.
+#
+# Time budget: the whole run has MAKE_TEST_BUDGET seconds (85 minutes by default, under CI's 90).
+# A stage still running when the budget is spent is stopped (its whole process group), the stages
+# after it are not started, and the teardown still prints the stage times, each molecule scenario's
+# time and the failure lines: a run that is too slow says where its time went instead of being
+# killed from outside with nothing printed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export CONTAINERS_CONF="$PWD/lab/containers.conf"
@@ -22,6 +28,13 @@ export PATH="$PWD/.venv/bin:$PATH"
 # Every ansible-playbook run of the tests goes to the lab's own run ledger, not the control node's.
 export BELEDIYE_LEDGER_PATH="${BELEDIYE_LEDGER_PATH:-$PWD/.lab/ledger/ledger.jsonl}"
 
+# `scripts/test.sh __stage NAME`: one stage's body, in the process group that `timeout` gives it.
+if [ "${1:-}" = "__stage" ]; then
+  stage_only=$2
+else
+  stage_only=""
+fi
+budget=${MAKE_TEST_BUDGET:-5100}
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint unit netbox image molecule lab lablife)
 declare -a summary=() failed_stages=()
@@ -37,11 +50,28 @@ run_stage() {
   # The stage's output is also kept, so that the end of the run can repeat what failed: CI shows
   # only the last lines of a long run.
   mkdir -p .lab/runs
-  "$@" 2>&1 | tee ".lab/runs/stage-$name.log"
+  local left=$((suite_start + budget - t0))
+  if [ $left -le 0 ]; then
+    echo "=== stage $name: not started, the time budget (MAKE_TEST_BUDGET=${budget}s) is spent"
+    summary+=("$(printf '%-10s %6ss  %s' "$name" 0 "NOT RUN (time budget spent)")")
+    failed=1
+    return 1
+  fi
+  # Stopped with its whole process group (molecule, ansible, podman clients) when the budget runs
+  # out; KILL 60 s after TERM.
+  timeout -k 60 "$left" "$@" 2>&1 | tee ".lab/runs/stage-$name.log"
   rc=${PIPESTATUS[0]}
   t1=$(date +%s)
   local status=ok
-  [ $rc -eq 0 ] || { status="FAILED (rc=$rc)"; failed=1; failed_stages+=("$name"); }
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+    status="STOPPED: the time budget (MAKE_TEST_BUDGET=${budget}s) ran out"
+    failed=1
+    failed_stages+=("$name")
+  elif [ $rc -ne 0 ]; then
+    status="FAILED (rc=$rc)"
+    failed=1
+    failed_stages+=("$name")
+  fi
   summary+=("$(printf '%-10s %6ss  %s' "$name" $((t1 - t0)) "$status")")
   echo "=== stage $name: $status in $((t1 - t0))s"
   return $rc
@@ -76,6 +106,11 @@ teardown() {
     echo
     echo "=== flaky: passed only on a second run (see the logs named)"
     cat .lab/runs/flaky.txt
+  fi
+  if [ -s .lab/runs/stage-molecule.log ]; then
+    echo
+    echo "=== molecule scenarios: result and time"
+    grep -E '^--- molecule scenario .*: (ok|FAILED) in' .lab/runs/stage-molecule.log | sed 's/; the last .*//' || true
   fi
   echo
   echo "=== make test: stage times"
@@ -157,11 +192,16 @@ stage_lablife() {
   pytest -q -p no:cacheprovider tests/lab
 }
 
+if [ -n "$stage_only" ]; then
+  trap - EXIT
+  "stage_$stage_only"
+  exit $?
+fi
 run_stage deps scripts/deps.sh || exit 1
 run_stage venv scripts/venv.sh || exit 1
 for s in "${stages[@]}"; do
   case $s in
-    lint | unit | netbox | image | molecule | lab | lablife) run_stage "$s" "stage_$s" ;;
+    lint | unit | netbox | image | molecule | lab | lablife) run_stage "$s" "$0" __stage "$s" ;;
     *) echo "unknown stage: $s" >&2; failed=1 ;;
   esac
 done

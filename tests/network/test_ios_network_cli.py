@@ -1,11 +1,10 @@
 """cisco.ios modules run by real ansible-playbook through ansible.netcommon.network_cli (paramiko) against
 the fake IOS switch on loopback: facts, commands, check-mode plans computed from the fake's
-running-config, a real apply that changes it, and a second check that finds nothing left to do.
+running-config, a real apply that changes it, and a second check that finds nothing left to do. roles/switch itself is
+tested against the same fake by molecule/switch (check on the fresh switch, converge, idempotence).
 
 The fixture switch is tests/network/fixtures/access-switch.cfg; each expected command list below is
 short enough to check by eye against that file and the task's data next to it."""
-
-import secrets
 
 import pytest
 from ios_fixtures import ROOT, run_playbook, start_switch, switch, task_results, write_inventory  # noqa: F401
@@ -238,52 +237,3 @@ def test_wrong_enable_password_and_wrong_host_key_fail_before_any_change(tmp_pat
     finally:
         good_key.server.shutdown()
         bad_key.server.shutdown()
-
-
-@pytest.mark.skipif(not (ROOT / "roles" / "switch" / "tasks" / "ios.yml").is_file(), reason="no roles/switch")
-def test_switch_role_plans_in_check_mode_against_the_fake(tmp_path, switch):  # noqa: F811
-    """roles/switch (written alongside) in check mode with a small site: it must run through and plan
-    the site's VLANs, which the fixture switch lacks, without changing the device."""
-    before = switch.running()
-    secret = secrets.token_urlsafe(16)
-    host_vars = {
-        HOST: {
-            "switch_platform": "ios",
-            "ipplan_site": "hizmet",
-            "ipplan": {
-                "domain": "test.ornek.bel.tr",
-                "sites": {
-                    "hizmet": {
-                        "description": "test site",
-                        "supernet": "10.40.0.0/16",
-                        "vlans": {
-                            "yonetim": {"id": 10, "subnet": "10.40.10.0/24", "gateway": "10.40.10.1"},
-                            "kamera": {"id": 30, "subnet": "10.40.30.0/24", "gateway": "10.40.30.1"},
-                        },
-                    }
-                },
-            },
-            "switch_all_ports": ["GigabitEthernet1/0/1-8"],
-            "switch_ports": [
-                {"name": "GigabitEthernet1/0/1", "mode": "trunk", "vlans": "all", "description": "uplink-core"},
-                {"name": "GigabitEthernet1/0/5", "mode": "access", "vlan": "kamera", "description": "kamera-01"},
-            ],
-            "switch_local_users": [{"name": "bimadmin", "password": secret, "privilege": 15}],
-            "switch_snmpv3_user": "nms",
-            "switch_snmpv3_auth_key": secrets.token_hex(8),
-            "switch_snmpv3_priv_key": secrets.token_hex(8),
-            "switch_ntp_servers": ["10.40.10.1"],
-            "switch_syslog_hosts": ["10.40.10.20"],
-        }
-    }
-    inventory = write_inventory(tmp_path, [switch], host_vars=host_vars)
-    role_play = [
-        {"name": "switch role", "hosts": "ios_switches", "gather_facts": False, "roles": ["switch"]},
-    ]
-    proc, data = run_playbook(tmp_path, inventory, role_play, "--check")
-    results = task_results(data, HOST)
-    failed = {name: r.get("msg") for name, r in results.items() if r.get("failed")}
-    assert proc.returncode == 0, failed or proc.stdout[-3000:] + proc.stderr
-    vlans = next(r for name, r in results.items() if "VLANs" in name and "ios_vlans" in r.get("action", ""))
-    assert "vlan 30" in vlans["commands"]
-    assert switch.running() == before

@@ -2,8 +2,8 @@
 
 Each row copies the lab inventory to a temporary directory, breaks one thing in it, runs the
 validation playbook (which reads data only and connects to no host) and checks that the run
-fails with a message naming the host, the variable and the problem. The control rows show that
-the untouched lab and production inventories pass.
+fails with a message naming the host, the variable and the problem. The control row shows that
+the untouched production inventory passes (the lab's is validated by every lab run of site.yml).
 """
 
 import os
@@ -233,10 +233,12 @@ def production_pki_stub(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("inventory", ["inventories/lab", "inventories/production"])
-def test_repository_inventories_pass_validation(inventory, production_pki_stub):
-    extra = [] if inventory.endswith("lab") else ["-e", f"@{VAULT_STUB}", "-e", f"@{production_pki_stub}"]
-    res = run_playbook("validate.yml", ROOT / inventory, *extra)
+def test_production_inventory_passes_validation(production_pki_stub):
+    # The lab inventory is validated by the lab stage of make test: site.yml starts with validate.yml,
+    # in ci/apply.sh and again in ci/plan.sh.
+    res = run_playbook(
+        "validate.yml", ROOT / "inventories" / "production", "-e", f"@{VAULT_STUB}", "-e", f"@{production_pki_stub}"
+    )
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
     assert "failed=0" in res.stdout
 

@@ -21,6 +21,7 @@
 # time and the failure lines: a run that is too slow says where its time went instead of being
 # killed from outside with nothing printed.
 set -uo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.." || exit 1
 export CONTAINERS_CONF="$PWD/lab/containers.conf"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
@@ -107,7 +108,7 @@ teardown() {
     echo "=== flaky: passed only on a second run (see the logs named)"
     cat .lab/runs/flaky.txt
   fi
-  if [ -s .lab/runs/stage-molecule.log ]; then
+  if [[ " ${stages[*]} " == *" molecule "* ]] && [ -s .lab/runs/stage-molecule.log ]; then
     echo
     echo "=== molecule scenarios: result and time"
     grep -E '^--- molecule scenario .*: (ok|FAILED) in' .lab/runs/stage-molecule.log | sed 's/; the last .*//' || true
@@ -201,7 +202,7 @@ run_stage deps scripts/deps.sh || exit 1
 run_stage venv scripts/venv.sh || exit 1
 for s in "${stages[@]}"; do
   case $s in
-    lint | unit | netbox | image | molecule | lab | lablife) run_stage "$s" "$0" __stage "$s" ;;
+    lint | unit | netbox | image | molecule | lab | lablife) run_stage "$s" "$self" __stage "$s" ;;
     *) echo "unknown stage: $s" >&2; failed=1 ;;
   esac
 done

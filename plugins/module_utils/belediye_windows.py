@@ -25,7 +25,7 @@ import base64
 import json
 import re
 
-from ansible.module_utils.belediye_winrm import HAS_WINRM, failure_message, session_options
+from ansible.module_utils.belediye_winrm import HAS_WINRM, endpoint, failure_message, session_options
 
 if HAS_WINRM:
     from winrm.protocol import Protocol
@@ -331,9 +331,14 @@ def stdin_payload(script):
     return base64.b64encode(script.encode("utf-8")) + b"\r\n"
 
 
-def open_protocol(endpoint, username, password, params, operation_timeout):
-    """A pywinrm Protocol for the WS-Man endpoint, with the module's connection options."""
-    return Protocol(endpoint, username=username, password=password, **session_options(params, operation_timeout))
+def open_protocol(params):
+    """A pywinrm Protocol for the host's WS-Man endpoint, from the module's connection options."""
+    return Protocol(
+        endpoint(params)[0],
+        username=params["username"],
+        password=params["password"],
+        **session_options(params, params["operation_timeout"]),
+    )
 
 
 def run_script(protocol, script, what):

@@ -249,7 +249,7 @@ from ansible.module_utils.belediye_windows import (
     run_script,
     wanted_state,
 )
-from ansible.module_utils.belediye_winrm import HAS_WINRM, connection_spec, device_label, endpoint
+from ansible.module_utils.belediye_winrm import HAS_WINRM, connection_spec, device_label
 
 ARGUMENT_SPEC = connection_spec(
     operation_timeout={"type": "int", "default": 30},
@@ -334,9 +334,7 @@ def main():
         module.fail_json(msg=f"{device}: the pywinrm Python library is missing on the control node")
     try:
         wanted = wanted_state(params)
-        protocol = open_protocol(
-            endpoint(params)[0], params["username"], params["password"], params, params["operation_timeout"]
-        )
+        protocol = open_protocol(params)
         changed, plan, diff, state, confirmed = converge(
             lambda script, what: run_script(protocol, script, what), wanted, module.check_mode
         )

@@ -352,11 +352,17 @@ def test_a_script_longer_than_the_command_line_limit_goes_through_stdin(tmp_path
     fake = start_fake(tmp_path, "127.0.5.13", "WIN-LONG-01")
     try:
         protocol = bw.open_protocol(
-            f"http://{fake.host}:{fake.port}/wsman",
-            USER,
-            PASSWORD,
-            {"transport": "basic", "validate_certs": True, "ca_trust_path": None},
-            3,
+            {
+                "scheme": "http",
+                "host": fake.host,
+                "port": fake.port,
+                "username": USER,
+                "password": PASSWORD,
+                "transport": "basic",
+                "validate_certs": True,
+                "ca_trust_path": None,
+                "operation_timeout": 3,
+            }
         )
         plan = {"wsus": [{"path": bw.WSUS_KEY, "name": "TargetGroup", "type": "String", "value": "x" * 9000}]}
         script = bw.render_apply(plan)

@@ -41,7 +41,8 @@ def already_running(pidfile, script):
 
 
 def wait_for(proc, log, find, what, seconds=20.0):
-    """Poll the fake's log until find(text) returns something; SystemExit if it exits or time runs out."""
+    """Poll the fake's log until find(text) returns something (that is returned); None when time runs out,
+    SystemExit when the fake exits first."""
     log = Path(log)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

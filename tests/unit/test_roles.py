@@ -1,6 +1,7 @@
 """House rules every role keeps: a typed argument spec that matches its defaults and its README,
 and a molecule scenario of its own."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,19 @@ def test_role_readme_tables_are_generated_from_the_specs():
         [sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"], capture_output=True, text=True
     )
     assert res.returncode == 0, res.stderr
+
+
+SET_FILTER = re.compile(r"\|\s*(union|intersect|difference|symmetric_difference)\s*\(")
+
+
+def test_rendered_files_do_not_take_their_order_from_a_python_set():
+    """Ansible's union, intersect and difference filters go through a Python set, whose order changes
+    from one ansible-playbook process to the next (string hashes are salted per process). A template
+    line built from one renders differently on the next run, and the drift plan reports a change that
+    nobody made (it did, for /etc/hosts). Templates keep order with `+ ... | unique`, or sort."""
+    offenders = []
+    for path in sorted(ROOT.glob("roles/*/templates/**/*.j2")) + sorted(ROOT.glob("playbooks/templates/**/*.j2")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if SET_FILTER.search(line) and "sort" not in line:
+                offenders.append(f"{path.relative_to(ROOT)}:{number}")
+    assert offenders == []

@@ -1,5 +1,5 @@
 """House rules every role keeps: a typed argument spec that matches its defaults and its README,
-and a molecule scenario of its own."""
+and a molecule scenario that converges it (its own, or one it shares)."""
 
 import re
 import subprocess
@@ -22,12 +22,35 @@ def test_there_are_roles():
     assert "common" in ROLES
 
 
+def scenarios_applying(role: str) -> list[str]:
+    """The molecule scenarios whose converge applies the role (by role:, name: or a roles list).
+    A role has a scenario of its own, or shares one whose instances it needs (the identity roles
+    share one domain controller: molecule/identity)."""
+    name = re.escape(role)
+    pattern = re.compile(rf"^\s*(-\s+)?(role|name):\s+['\"]?{name}['\"]?\s*$|^\s*-\s+{name}\s*$", re.M)
+    found = []
+    for path in sorted((ROOT / "molecule").glob("*/converge.yml")):
+        text = path.read_text()
+        # A converge that imports a playbook of the project applies what that playbook applies.
+        for imported in re.findall(r"import_playbook:\s+(\S+)", text):
+            target = (path.parent / imported).resolve()
+            if target.is_file() and ROOT in target.parents:
+                text += target.read_text()
+        if pattern.search(text):
+            found.append(path.parent.name)
+    return found
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_role_has_spec_readme_and_molecule_scenario(role):
     assert (ROOT / "roles" / role / "meta" / "argument_specs.yml").is_file()
     assert (ROOT / "roles" / role / "README.md").is_file()
-    scenario = yaml.safe_load((ROOT / "molecule" / role / "molecule.yml").read_text())
-    assert scenario["platforms"], f"molecule/{role} has no platforms"
+    scenarios = scenarios_applying(role)
+    assert scenarios, f"no molecule scenario's converge.yml applies role {role}"
+    for name in scenarios:
+        scenario = yaml.safe_load((ROOT / "molecule" / name / "molecule.yml").read_text())
+        assert scenario["platforms"], f"molecule/{name} has no platforms"
+        assert (ROOT / "molecule" / name / "tests").is_dir(), f"molecule/{name} has no verifier (tests/)"
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -96,29 +96,47 @@ teardown() {
     python lab/netbox/netboxctl.py down || true
   fi
   local f
-  for f in "${failed_stages[@]}"; do
-    echo
-    echo "=== failed stage $f: its failure lines (whole output: .lab/runs/stage-$f.log)"
-    grep -E -e '^--- molecule scenario .*FAILED' -e 'fatal: \[|failed: \[|^FAILED |^ERROR |^E   |Error:|rc=[1-9]' \
-      -e '^ +[0-9]+:[0-9]+ +error ' ".lab/runs/stage-$f.log" | tail -n 60 | cut -c1-400 | grep . ||
-      tail -n 40 ".lab/runs/stage-$f.log" | cut -c1-400
-  done
-  if [ -s .lab/runs/flaky.txt ]; then
-    echo
-    echo "=== flaky: passed only on a second run (see the logs named)"
-    cat .lab/runs/flaky.txt
-  fi
   if [[ " ${stages[*]} " == *" molecule "* ]] && [ -s .lab/runs/stage-molecule.log ]; then
     echo
     echo "=== molecule scenarios: result and time"
     grep -E '^--- molecule scenario .*: (ok|FAILED) in' .lab/runs/stage-molecule.log | sed 's/; the last .*//' || true
   fi
+  if [ -s .lab/runs/flaky.txt ]; then
+    echo
+    echo "=== flaky: passed only on a second run (see the logs named)"
+    cat .lab/runs/flaky.txt
+  fi
+  for f in "${failed_stages[@]}"; do
+    echo
+    echo "=== failed stage $f: its failure lines (whole output: .lab/runs/stage-$f.log)"
+    failure_lines "$f" 60
+  done
   echo
   echo "=== make test: stage times"
   printf '%s\n' "${summary[@]}"
   echo "total      $(( $(date +%s) - suite_start ))s"
+  # CI shows only the last lines of a long run: they name what failed, once more, in short.
+  if [ ${#failed_stages[@]} -gt 0 ]; then
+    echo
+    echo "=== in short, what failed"
+    if [ -s .lab/runs/stage-molecule.log ]; then
+      grep -E '^--- molecule scenario .*: FAILED in' .lab/runs/stage-molecule.log | sed 's/; the last .*//' | sort -u || true
+    fi
+    for f in "${failed_stages[@]}"; do
+      failure_lines "$f" 4 | cut -c1-240 | sed "s/^/$f: /"
+    done
+  fi
 }
 trap teardown EXIT
+
+# The last N lines of a stage's log that say what failed (or the end of the log if none does).
+failure_lines() {
+  local log=".lab/runs/stage-$1.log"
+  [ -s "$log" ] || return 0
+  grep -E -e 'fatal: \[|failed: \[|^FAILED |^ERROR |^E   |Error:|rc=[1-9]' -e '^ +[0-9]+:[0-9]+ +error ' "$log" |
+    tail -n "$2" | cut -c1-400 | grep . ||
+    tail -n "$2" "$log" | cut -c1-400
+}
 
 stage_lint() {
   local rc=0

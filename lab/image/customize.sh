@@ -28,6 +28,15 @@ printf 'ansible ALL=(ALL:ALL) NOPASSWD: ALL\n' >"$root/etc/sudoers.d/00-lab-ansi
 chmod 0440 "$root/etc/sudoers.d/00-lab-ansible"
 chroot "$root" visudo -cf /etc/sudoers.d/00-lab-ansible >/dev/null
 
+# The locales every host of the estate gets (role common: tr_TR.UTF-8 and en_US.UTF-8), generated
+# once here; the role still lists and checks them.
+sed -i -E 's/^# *(en_US\.UTF-8 UTF-8|tr_TR\.UTF-8 UTF-8)$/\1/' "$root/etc/locale.gen"
+chroot "$root" locale-gen >/dev/null
+
+# unattended-upgrades is in the image, but enabling it is role common's decision (its own
+# 20auto-upgrades): a timer of a fresh container must not take the dpkg lock during a test.
+rm -f "$root/etc/apt/apt.conf.d/20auto-upgrades"
+
 # apt: no package lists in the image, and stamps dated in the past, so that the
 # first `apt update_cache cache_valid_time=...` on a host really updates.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb

@@ -175,8 +175,8 @@ stage_molecule() {
   # Longest first (times of a clean run on CI's two cores), so that the lanes end together; a
   # scenario missing from the list runs last. The mail scenario leaves clamd and the milter to the
   # lab, where the integration tests send EICAR through them (MOL_MAIL_CLAMAV=false).
-  local longest_first=(domain_join file_server isms_baseline directory_accounts log_server backup_target samba_ad_dc
-    backup_client mail_server dhcp common pardus_desktop antivirus windows_baseline)
+  local longest_first=(identity isms_baseline log_server pardus_desktop common antivirus backup_target backup_client
+    mail_server dhcp firewall switch windows_baseline)
   local scenarios=() s
   for s in "${longest_first[@]}"; do [ -f "molecule/$s/molecule.yml" ] && scenarios+=("$s"); done
   for s in molecule/*/molecule.yml; do

@@ -1,9 +1,10 @@
-"""Accounts as code on the lab's Samba AD DC, checked in the directory itself.
+"""Accounts as code (role directory_accounts) on the first DC, checked in the directory itself.
 
 The converged data (molecule.yml) is read back with ldbsearch on the DC; a user logs in with its
 initial password over Kerberos. Then the verifier changes the data as an operator would (a new
-title, a new leaver) and runs change.yml: the change applies, and a second run changes nothing.
-Bad data (a user without a request reference) is refused before any change.
+title, a new leaver) and runs change.yml: first in check mode, which changes nothing, then for
+real: the change applies, and a second run changes nothing. Bad data (a user without a request
+reference) is refused before any change.
 """
 
 from __future__ import annotations
@@ -13,32 +14,24 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
+from scenario import DC, DOMAIN_DN, REALM, SAM, SCENARIO, SECRETS, kinit, put_secret, secret
 
-SCENARIO = Path(__file__).resolve().parents[1]
-SECRETS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "secrets"
-SAM = "/var/lib/samba/private/sam.ldb"
-REALM = "ACCT.BELEDIYE.LOCAL"
-BASE = "OU=Belediye,DC=acct,DC=belediye,DC=local"
+testinfra_hosts = [f"ansible://{DC}"]
+
+BASE = f"OU=Belediye,{DOMAIN_DN}"
 UF_ACCOUNTDISABLE = 0x2
-
-
-@pytest.fixture(scope="module")
-def root(host):
-    with host.sudo():
-        yield host
 
 
 def group_vars() -> dict:
     scenario = yaml.safe_load((SCENARIO / "molecule.yml").read_text())
-    return scenario["provisioner"]["inventory"]["group_vars"]["domain_controllers"]
+    return scenario["provisioner"]["inventory"]["group_vars"]["all"]
 
 
 def initial_password(username: str) -> str:
-    return (SECRETS / username).read_text().split()[0] + ".Aa7"
+    return secret(username)
 
 
 def ldif(text: str) -> dict[str, dict[str, list[str]]]:
@@ -88,26 +81,7 @@ def user(root, username: str) -> dict | None:
     return {"dn": dn, **{k: v[0] if k != "memberOf" else v for k, v in attrs.items()}}
 
 
-def put_secret(root, name: str, *lines: str) -> str:
-    """A file on the DC holding the lines, written by Ansible's copy module (its content is no_log).
-
-    Passwords never go on a command line in these tests: sudo would log it in the journal, and
-    the test that looks for passwords on the DC would find the test's own traces.
-    """
-    path = f"/root/mol-secrets/{name}"
-    args = json.dumps({"dest": path, "content": "".join(f"{ln}\n" for ln in lines), "mode": "0600"})
-    root.ansible("file", "path=/root/mol-secrets state=directory mode=0700", check=False, become=True)
-    root.ansible("copy", args, check=False, become=True)
-    return path
-
-
-def kinit(root, principal: str, cache: str, *answers: str):
-    """kinit with its prompts answered from a file, one line each (testinfra's run has no stdin)."""
-    answers_file = put_secret(root, f"{principal}-{len(answers)}", *answers)
-    return root.run(f"kinit -c {cache} {principal}@{REALM} < {answers_file}")
-
-
-def run_role(data: dict) -> subprocess.CompletedProcess:
+def run_role(data: dict, *options: str) -> subprocess.CompletedProcess:
     """change.yml with the scenario's inventory and the given extra vars (as an operator's run)."""
     extra = SECRETS.parent / "change-vars.json"
     extra.write_text(json.dumps(data, default=str))
@@ -117,6 +91,7 @@ def run_role(data: dict) -> subprocess.CompletedProcess:
         os.environ["MOLECULE_INVENTORY_FILE"],
         "-e",
         f"@{extra}",
+        *options,
         str(SCENARIO / "change.yml"),
     ]
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
@@ -128,7 +103,7 @@ def run_role(data: dict) -> subprocess.CompletedProcess:
 
 
 def recap_changed(output: str) -> int:
-    return int(re.search(r"dc-acct : ok=\d+ changed=(\d+)", output).group(1))
+    return int(re.search(rf"{DC} : ok=\d+ changed=(\d+)", output).group(1))
 
 
 def directory_state(root) -> str:
@@ -179,7 +154,7 @@ def test_leaver_past_retention_is_deleted(root):
 def test_join_account_exists_in_the_base_ou_and_logs_in(root):
     svc = user(root, "svc-domainjoin")
     assert svc["dn"] == f"CN=svc-domainjoin,{BASE}"
-    password = (SECRETS / "svc-domainjoin").read_text().split()[0] + ".Aa7"
+    password = secret("svc-domainjoin")
     res = kinit(root, "svc-domainjoin", "/root/krb5cc_mol_svc", password)
     root.run("kdestroy -c /root/krb5cc_mol_svc")
     assert res.rc == 0, res.stderr
@@ -229,6 +204,18 @@ def change_run(changed_data):
     return run_role(changed_data)
 
 
+def test_a_check_run_of_the_changes_predicts_them_and_changes_nothing(root, changed_data):
+    """The role's check mode on a converged DC (in the scenario's check step the DC is fresh: there is
+    no directory yet for the role to read, and converge.yml leaves it out)."""
+    before = directory_state(root)
+    res = run_role(changed_data, "--check")
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert recap_changed(res.stdout) > 0
+    assert directory_state(root) == before
+    assert user(root, "ayse.yilmaz")["title"] == "Harita Mühendisi"
+    assert not int(user(root, "cagri.ozturk")["userAccountControl"]) & UF_ACCOUNTDISABLE
+
+
 def test_change_run_succeeds(change_run):
     assert change_run.returncode == 0, change_run.stdout[-4000:] + change_run.stderr[-2000:]
     assert recap_changed(change_run.stdout) > 0
@@ -267,13 +254,14 @@ def test_bad_data_is_refused_before_any_change(root, changed_data, change_run):
     before = directory_state(root)
     bad = json.loads(json.dumps(changed_data, default=str))
     bad["directory_users"][0]["title"] = "Başka Bir Unvan"  # a change that must not happen
+    index = len(bad["directory_users"])
     bad["directory_users"].append(
         {"username": "talepsiz.kisi", "given_name": "Talepsiz", "surname": "Kişi", "ou": "Fen-Isleri"}
     )
     res = run_role(bad)
     assert res.returncode != 0
     output = res.stdout + " " + res.stderr  # a failed task's message goes to stderr
-    assert "directory_users[4] (talepsiz.kisi): talep is required" in output
+    assert f"directory_users[{index}] (talepsiz.kisi): talep is required" in output
     assert "nothing was changed" in output
     assert directory_state(root) == before
     assert user(root, "talepsiz.kisi") is None

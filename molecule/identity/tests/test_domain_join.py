@@ -1,35 +1,33 @@
-"""Behaviour of a Pardus desktop joined to the lab's Samba AD domain by the role domain_join.
+"""Behaviour of a Pardus desktop (pd-join) joined to the scenario's domain by the role domain_join.
 
 Everything is asked of the desktop as a user meets it: realmd's view of the membership, the name
 service (getent, id), a log-on through PAM's su stack (account and session: the home directory is
 made), a password check through PAM's login stack and through Kerberos, offline log-on with the
 cached password, and the access rule that refuses a domain user outside the allowed groups.
+The users have set their own passwords at a first log-on before (tests/scenario.py): the accounts
+come from directory_accounts with "must change at first logon".
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-from pathlib import Path
 
 import pytest
-import testinfra
+from scenario import DOMAIN, DOMAIN_DN, REALM, own_password
 
 testinfra_hosts = ["ansible://pd-join"]
 
-DOMAIN = "lab.belediye.local"
-REALM = "LAB.BELEDIYE.LOCAL"
 ALLOWED = f"ali.veli@{DOMAIN}"  # member of bilgi-islem-personel
 REFUSED = f"zeynep.kaya@{DOMAIN}"  # a domain user outside the allowed groups
 GROUP = f"bilgi-islem-personel@{DOMAIN}"
-SECRETS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "secrets"
-SUFFIX = "Aa1."  # molecule.yml / prepare.yml add it for Samba's complexity rule
 
 
-def password(user: str) -> str:
-    """The user's ephemeral password, as prepare.yml set it on the DC."""
-    return (SECRETS / user.split("@")[0]).read_text().strip() + SUFFIX
+@pytest.fixture(scope="module", autouse=True)
+def passwords(dc) -> dict[str, str]:
+    """Both users' passwords, set by the users themselves at their first log-on (before any test here:
+    a password change still due would refuse su and PAM's account check)."""
+    return {user: own_password(dc, user.split("@")[0]) for user in (ALLOWED, REFUSED)}
 
 
 def pam_check(host, action: str, user: str, secret: str = ""):
@@ -50,7 +48,8 @@ def test_the_access_rule_is_ads_own_with_the_allowed_groups(host):
     disabled and expired accounts itself (simple would let a disabled leaver through su and SSH keys)."""
     conf = host.check_output("cat /etc/sssd/sssd.conf")
     assert re.search(r"^access_provider = ad$", conf, re.M)
-    assert "(memberOf=CN=bilgi-islem-personel,CN=Users,DC=lab,DC=belediye,DC=local)" in conf
+    # The group is in directory_groups: its DN is in its directorate's OU under OU=Belediye.
+    assert f"(memberOf=CN=bilgi-islem-personel,OU=Bilgi-Islem,OU=Belediye,{DOMAIN_DN})" in conf
 
 
 def test_the_keytab_holds_the_computer_account_and_the_trust_works(host):
@@ -93,14 +92,14 @@ def test_an_allowed_user_logs_on_and_gets_a_private_home(host):
     assert home.mode == 0o700
 
 
-def test_the_password_is_checked_by_pam_and_by_kerberos(host):
-    good = pam_check(host, "auth", ALLOWED, password(ALLOWED))
+def test_the_password_is_checked_by_pam_and_by_kerberos(host, passwords):
+    good = pam_check(host, "auth", ALLOWED, passwords[ALLOWED])
     assert f"pam_authenticate for user [{ALLOWED}]: Success" in good.stdout + good.stderr
     bad = pam_check(host, "auth", ALLOWED, "not-the-password")
     assert "Authentication failure" in bad.stdout + bad.stderr
     ccache = "/run/mol-krb5cc-ali"
     principal = f"{ALLOWED.split('@')[0]}@{REALM}"
-    kinit = host.run(f"printf '%s\\n' {shlex.quote(password(ALLOWED))} | KRB5CCNAME={ccache} kinit {principal}")
+    kinit = host.run(f"printf '%s\\n' {shlex.quote(passwords[ALLOWED])} | KRB5CCNAME={ccache} kinit {principal}")
     try:
         assert kinit.rc == 0, kinit.stderr
         assert f"krbtgt/{REALM}@{REALM}" in host.check_output(f"KRB5CCNAME={ccache} klist")
@@ -108,9 +107,9 @@ def test_the_password_is_checked_by_pam_and_by_kerberos(host):
         host.run(f"rm -f {ccache}")
 
 
-def test_a_user_outside_the_allowed_groups_is_refused(host):
+def test_a_user_outside_the_allowed_groups_is_refused(host, passwords):
     assert host.run(f"getent passwd {REFUSED}").rc == 0  # the user exists...
-    auth = pam_check(host, "auth", REFUSED, password(REFUSED))
+    auth = pam_check(host, "auth", REFUSED, passwords[REFUSED])
     assert "Success" in auth.stdout + auth.stderr  # ...with the right password...
     acct = pam_check(host, "acct", REFUSED)
     assert "pam_acct_mgmt: Permission denied" in acct.stdout + acct.stderr  # ...but may not log on
@@ -120,9 +119,8 @@ def test_a_user_outside_the_allowed_groups_is_refused(host):
     assert not host.file(f"/home/{REFUSED}").exists
 
 
-def test_a_disabled_account_is_refused_although_it_is_in_an_allowed_group(host):
+def test_a_disabled_account_is_refused_although_it_is_in_an_allowed_group(host, dc):
     """A leaver: the DC disables the account; the desktop refuses it at the account check."""
-    dc = testinfra.get_host("ansible://dc-join", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"], sudo=True)
     user = ALLOWED.split("@")[0]
     dc.check_output(f"samba-tool user disable {user}")
     try:
@@ -151,9 +149,9 @@ def offline(host):
     host.run("systemctl kill --signal=SIGUSR2 sssd")
 
 
-def test_an_allowed_user_logs_on_offline_with_the_cached_password(host, offline):
+def test_an_allowed_user_logs_on_offline_with_the_cached_password(host, offline, passwords):
     assert "Online status: Offline" in host.check_output(f"sssctl domain-status {DOMAIN}")
-    good = pam_check(host, "auth", ALLOWED, password(ALLOWED))
+    good = pam_check(host, "auth", ALLOWED, passwords[ALLOWED])
     assert f"pam_authenticate for user [{ALLOWED}]: Success" in good.stdout + good.stderr
     bad = pam_check(host, "auth", ALLOWED, "not-the-password")
     assert "Success" not in bad.stdout + bad.stderr

@@ -1,4 +1,4 @@
-"""Behaviour of the Samba AD domain controller on a converged Debian 12 host.
+"""Behaviour of the Samba AD domain controllers (dc-mol, and dc-mol2 joined to its domain).
 
 Each test asks the DC as a client would: LDAP on 389, a Kerberos ticket for the Administrator with
 the vault password (here the scenario's ephemeral one), the domain's SRV records from its own DNS.
@@ -6,42 +6,18 @@ the vault password (here the scenario's ephemeral one), the domain's SRV records
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-import testinfra
+from scenario import DOMAIN, REALM, kinit, secret
 
-REALM = "MOL.BELEDIYE.LOCAL"
-DOMAIN = REALM.lower()
-SECRETS = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "secrets"
-
-
-@pytest.fixture(scope="module")
-def root(host):
-    with host.sudo():
-        yield host
+testinfra_hosts = ["ansible://dc-mol", "ansible://dc-mol2"]
 
 
 @pytest.fixture(scope="module")
 def admin_password() -> str:
-    # The scenario's password lookup file holds the random part (and, after a space, its salt).
-    random_part = (SECRETS / "administrator").read_text().split()[0]
-    return random_part + ".Aa7"
-
-
-def kinit(root, principal: str, cache: str, password: str):
-    """kinit with the password from a file written by Ansible's copy module (content is no_log):
-    on a command line, sudo would log it in the DC's journal."""
-    args = json.dumps({"dest": "/root/mol-kinit-answer", "content": password + "\n", "mode": "0600"})
-    root.ansible("copy", args, check=False, become=True)
-    try:
-        return root.run(f"kinit -c {cache} {principal}@{REALM} < /root/mol-kinit-answer")
-    finally:
-        root.run("rm -f /root/mol-kinit-answer")
+    return secret("administrator")
 
 
 def test_samba_ad_dc_runs_and_member_daemons_are_masked(root):
@@ -128,11 +104,11 @@ def test_administrator_password_is_not_on_any_command_line(root, admin_password)
     assert admin_password not in root.check_output("ps -eo args")
 
 
-def test_the_second_dc_holds_what_is_written_on_the_first(root):
+def test_the_second_dc_holds_what_is_written_on_the_first(root, dc):
     """dc-mol2 joined dc-mol's domain as a DC: a group made on dc-mol replicates to it (DRS)."""
     if root.backend.get_hostname() != "dc-mol2":
         pytest.skip("runs once, on the joined DC")
-    first = testinfra.get_host("ansible://dc-mol", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"], sudo=True)
+    first = dc
     group = f"mol-repl-{uuid.uuid4().hex[:8]}"
     first.check_output(f"samba-tool group add {group}")
     # samba-tool exits 255 on an unknown group, which testinfra's SSH backend takes for an SSH error.

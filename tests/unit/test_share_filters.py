@@ -1,7 +1,7 @@
 """plugins/filter/shares.py: the shares as data, their ACLs, and the access review (A.5.18).
 
 The live texts below are what Debian 12's getfacl, testparm and getent print on a member server
-joined to a Samba AD domain (winbind use default domain = no), as seen in molecule/file_server.
+joined to a Samba AD domain (winbind use default domain = no), as seen in molecule/identity (fs-mol).
 """
 
 import copy

@@ -153,7 +153,7 @@ stage_unit() {
   # Two workers: much of the unit time is spent waiting on ansible-playbook and git. tests/devices
   # drives the device simulators on loopback (ephemeral ports), with their client libraries and
   # through our modules; they need no lab.
-  pytest -q -n 2 --durations=15 tests/unit tests/devices tests/network
+  pytest -q -n 2 --durations=40 tests/unit tests/devices tests/network
 }
 
 stage_netbox() {

@@ -123,7 +123,7 @@ teardown() {
       grep -E '^--- molecule scenario .*: FAILED in' .lab/runs/stage-molecule.log | sed 's/; the last .*//' | sort -u || true
     fi
     for f in "${failed_stages[@]}"; do
-      failure_lines "$f" 4 | cut -c1-240 | sed "s/^/$f: /"
+      printf '%s\n' "${summary[@]}" | grep -E "^$f +[0-9]+s +STOPPED" || failure_lines "$f" 4 | cut -c1-240 | sed "s/^/$f: /"
     done
   fi
 }
@@ -133,8 +133,9 @@ trap teardown EXIT
 failure_lines() {
   local log=".lab/runs/stage-$1.log"
   [ -s "$log" ] || return 0
+  # Diff lines of a run's output (a file's "+ except ValueError:") are not failures.
   grep -E -e 'fatal: \[|failed: \[|^FAILED |^ERROR |^E   |Error:|rc=[1-9]' -e '^ +[0-9]+:[0-9]+ +error ' "$log" |
-    tail -n "$2" | cut -c1-400 | grep . ||
+    grep -Ev '^[-+@]' | tail -n "$2" | cut -c1-400 | grep . ||
     tail -n "$2" "$log" | cut -c1-400
 }
 

@@ -1,4 +1,5 @@
-"""Behaviour of the common baseline on a converged Debian 12 server and Pardus 23 desktop."""
+"""Behaviour of role common on a converged Debian 12 server and Pardus 23 desktop (the ISMS baseline
+runs on top of it in this scenario, as in site.yml)."""
 
 import os
 import time
@@ -7,8 +8,8 @@ import uuid
 import pytest
 import testinfra
 
-RECEIVER = "common-debian"
-SENDER = "common-pardus"
+RECEIVER = "isms-debian"
+SENDER = "isms-pardus"
 
 
 def test_time_zone_is_istanbul(host):

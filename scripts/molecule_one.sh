@@ -17,15 +17,17 @@ while :; do
   [ $attempt -eq 0 ] || log=.lab/runs/molecule-$scenario.$((attempt + 1)).log
   t0=$(date +%s)
   echo "--- molecule scenario $scenario: start $(date -u +%H:%M:%S)"
-  if molecule test -s "$scenario" >"$log" 2>&1; then
-    echo "--- molecule scenario $scenario: ok in $(( $(date +%s) - t0 ))s"
+  # The output goes to the log; what comes back is each step's time (scripts/molecule_steps.py).
+  # pipefail: the status is molecule's unless the copy itself failed.
+  if steps=$(molecule test -s "$scenario" 2>&1 | python3 scripts/molecule_steps.py "$log"); then
+    echo "--- molecule scenario $scenario: ok in $(( $(date +%s) - t0 ))s ($steps)"
     if [ $attempt -gt 0 ]; then
       echo "molecule scenario $scenario: FLAKY, failed $attempt time(s) and then passed (logs: .lab/runs/molecule-$scenario.*)" |
         tee -a .lab/runs/flaky.txt
     fi
     exit 0
   fi
-  echo "--- molecule scenario $scenario: FAILED in $(( $(date +%s) - t0 ))s; the last 300 lines of $log:"
+  echo "--- molecule scenario $scenario: FAILED in $(( $(date +%s) - t0 ))s ($steps); the last 300 lines of $log:"
   tail -n 300 "$log"
   [ $attempt -lt "$retries" ] || exit 1
   attempt=$((attempt + 1))

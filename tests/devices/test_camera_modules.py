@@ -126,6 +126,7 @@ def run(tmp_path, inv, *extra):
     return proc
 
 
+@pytest.mark.slow(seconds=16)
 def test_first_run_changes_second_run_does_not(lab):
     tmp_path, servers = lab
     inv = inventory(tmp_path, servers)

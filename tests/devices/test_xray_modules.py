@@ -209,6 +209,7 @@ def test_workstation_converges_then_is_idempotent(tmp_path, fakes):
     assert all(sum("belediye-xray:apply" in s for s in fake.scripts) == 1 for fake in fakes.values())
 
 
+@pytest.mark.slow(seconds=20)
 def test_workstation_check_mode_does_not_touch_the_state(tmp_path, fakes):
     before = states(fakes)
     rc, data = run_playbook(tmp_path, ws_inventory(fakes), [WS_TASK], "--check", "--diff")

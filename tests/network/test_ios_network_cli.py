@@ -10,6 +10,9 @@ import pytest
 from ios_fixtures import ROOT, run_playbook, start_switch, switch, task_results, write_inventory  # noqa: F401
 
 HOST = "sw-test-01"
+# Each test drives a real network_cli session against the fake IOS: 15 to 65 s each.
+pytestmark = pytest.mark.slow(seconds=30)
+
 BANNER = "Yetkili personel disinda erisim yasaktir."  # the fixture's banner motd
 
 

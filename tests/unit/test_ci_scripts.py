@@ -54,6 +54,7 @@ def run(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow(seconds=20)
 def test_plan_finds_drift_apply_fixes_it_plan_is_clean(setup):
     tmp, env = setup
     target = tmp / "managed.txt"

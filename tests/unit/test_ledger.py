@@ -345,6 +345,7 @@ def joined(lines: list[bytes]) -> bytes:
 # ---------------------------------------------------------------------------------------- contents
 
 
+@pytest.mark.slow(seconds=20)
 def test_apply_then_check_are_two_chained_lines(runs):
     apply, check = rec(runs, "apply"), rec(runs, "check")
     recs = records(runs.ledger)

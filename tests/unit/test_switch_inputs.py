@@ -178,6 +178,7 @@ def test_role_assert_names_host_and_variable_for_a_bad_port(tmp_path):
     assert "stubSnmpAuthKey0" not in result.stdout
 
 
+@pytest.mark.slow(seconds=17)
 def test_production_switch_data_passes_the_checks(tmp_path):
     result = run_playbook(
         FIXTURES / "assert.yml",

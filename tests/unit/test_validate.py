@@ -190,6 +190,7 @@ def test_password_hash_never_appears_in_the_output(lab_copy, fault):
     assert "gizlituz" not in res.stdout + res.stderr
 
 
+@pytest.mark.slow(seconds=38)
 def test_site_stops_before_any_host_is_contacted(lab_copy):
     """With bad data, site.yml fails in validation; the play that changes hosts never starts."""
     set_host_vars(lab_copy, "app01", {"common_rsyslog_port": 0})
@@ -233,6 +234,7 @@ def production_pki_stub(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow(seconds=280)
 def test_production_inventory_passes_validation(production_pki_stub):
     # The lab inventory is validated by the lab stage of make test: site.yml starts with validate.yml,
     # in ci/apply.sh and again in ci/plan.sh.
@@ -256,6 +258,7 @@ MISSING_PKI = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow(seconds=19)
 @pytest.mark.parametrize(
     ("host", "pki_file", "removed", "expected", "in_failure"),
     [r[1:] for r in MISSING_PKI],

@@ -70,6 +70,15 @@ def test_sssd_runs_with_a_valid_private_configuration(host):
     assert "Online status: Online" in host.check_output(f"sssctl domain-status {DOMAIN}")
 
 
+def test_no_sssd_unit_is_left_failed(host):
+    """The responders run from sssd.conf's services line; Debian's socket units for them are masked,
+    not left to fail at every boot (the host would report itself degraded)."""
+    for socket in ("sssd-nss.socket", "sssd-pam.socket", "sssd-pam-priv.socket"):
+        assert host.run(f"systemctl is-enabled {socket}").stdout.strip() == "masked", socket
+    failed = host.check_output("systemctl list-units --failed --no-legend --plain 'sssd*'")
+    assert failed == "", failed
+
+
 def test_a_domain_user_is_known_with_a_qualified_name(host):
     entry = host.check_output(f"getent passwd {ALLOWED}").split(":")
     assert entry[0] == ALLOWED

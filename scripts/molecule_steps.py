@@ -32,7 +32,6 @@ def main() -> int:
             elif current and current[0] == match["step"]:
                 steps.append((current[0], now - current[1]))
                 current = None
-        log.flush()
     if current:  # the step that failed or was stopped
         steps.append((current[0] + " (unfinished)", time.monotonic() - current[1]))
     if steps and steps[0][0] == "destroy":

@@ -963,41 +963,44 @@ def cmd_image(_args) -> None:
 
 def cmd_up(args) -> None:
     t0 = time.monotonic()
-    prepare_machine()
-    ensure_image()
-    ensure_ssh_key()
-    ensure_network()
-    ensure_proxy()
-    hosts = lab_inventory_hosts()
-    if args.hosts:
-        unknown = set(args.hosts) - set(hosts)
-        if unknown:
-            die(f"not lab hosts: {', '.join(sorted(unknown))}")
-        hosts = {k: v for k, v in hosts.items() if k in args.hosts}
-    # Leftover lab containers of hosts no longer in the inventory.
-    wanted = {CONTAINER_PREFIX + h for h in hosts}
-    if not args.hosts:
-        for stale in set(lab_containers("host")) - wanted:
-            log(f"removing stale container {stale}")
-            podman("rm", "--force", "--time", "2", stale, check=False)
-    for seg in SEGMENTS:
-        if any(seg.key in h["lans"] for h in hosts.values()):
-            ensure_segment_network(seg)
-    started = {}
-    for name, h in hosts.items():
-        container = CONTAINER_PREFIX + name
-        lans = tuple(sorted(h["lans"]))
-        if host_is_current(container, h["address"], h["flavour"], lans):
-            continue
-        extra = "".join(f", {k} LAN" for k in lans)
-        log(f"starting {name} ({h['address']}, {h['flavour']}{extra})")
-        create_host(container, name, h["address"], h["flavour"], "host", lans)
-        started[name] = h["address"]
-    for name, h in hosts.items():
+    # Under the lock that molecule's scenarios take: they may be creating instances on the same
+    # network and proxy right now (make test runs the molecule stage beside the lab stage).
+    with shared_state_lock():
+        prepare_machine()
+        ensure_image()
+        ensure_ssh_key()
+        ensure_network()
+        ensure_proxy()
+        hosts = lab_inventory_hosts()
+        if args.hosts:
+            unknown = set(args.hosts) - set(hosts)
+            if unknown:
+                die(f"not lab hosts: {', '.join(sorted(unknown))}")
+            hosts = {k: v for k, v in hosts.items() if k in args.hosts}
+        # Leftover lab containers of hosts no longer in the inventory.
+        wanted = {CONTAINER_PREFIX + h for h in hosts}
+        if not args.hosts:
+            for stale in set(lab_containers("host")) - wanted:
+                log(f"removing stale container {stale}")
+                podman("rm", "--force", "--time", "2", stale, check=False)
         for seg in SEGMENTS:
-            lan = h["lans"].get(seg.key)
-            if lan and lan != "dhcp":
-                ensure_segment_address(CONTAINER_PREFIX + name, seg, lan)
+            if any(seg.key in h["lans"] for h in hosts.values()):
+                ensure_segment_network(seg)
+        started = {}
+        for name, h in hosts.items():
+            container = CONTAINER_PREFIX + name
+            lans = tuple(sorted(h["lans"]))
+            if host_is_current(container, h["address"], h["flavour"], lans):
+                continue
+            extra = "".join(f", {k} LAN" for k in lans)
+            log(f"starting {name} ({h['address']}, {h['flavour']}{extra})")
+            create_host(container, name, h["address"], h["flavour"], "host", lans)
+            started[name] = h["address"]
+        for name, h in hosts.items():
+            for seg in SEGMENTS:
+                lan = h["lans"].get(seg.key)
+                if lan and lan != "dhcp":
+                    ensure_segment_address(CONTAINER_PREFIX + name, seg, lan)
     check_pki(hosts)
     ensure_tsa()
     ensure_avmirror()

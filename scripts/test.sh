@@ -78,7 +78,7 @@ run_stage() {
   t1=$(date +%s)
   read -r b1 a1 < <(cpu_ticks)
   local status=ok state=ok cores
-  cores=$(awk -v b=$((b1 - b0)) -v a=$((a1 - a0)) -v n="$(nproc)" 'BEGIN { printf "%.1f", a > 0 ? n * b / a : 0 }')
+  cores=$(awk -v b=$((b1 - b0)) -v a=$((a1 - a0)) -v n="$(nproc)" 'BEGIN { printf "%.1f", (a > 0 ? n * b / a : 0) }')
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
     status="STOPPED: the time budget (MAKE_TEST_BUDGET=${budget}s) ran out"
     state=failed

@@ -118,14 +118,20 @@ def test_a_desktop_user_logs_in_on_a_domain_member(lab_hosts):
 
 
 def smb(host, share: str, username: str, password: str, command: str):
-    """smbclient on `host` as a domain user; the password goes in a 0600 file, never on a command line."""
+    """smbclient on `host` as a domain user, with the password (NTLM through fs01's winbind to the DC);
+    the password goes in a 0600 file, never on a command line. No Kerberos, and an empty credential
+    cache: what is tested is this user and this password, not a ticket some earlier step left
+    behind. (A leaver's Kerberos logon is tested on its own, with kinit.)"""
     auth = f"/root/.smb-auth-{uuid.uuid4().hex[:8]}"
     host.run(
         f"umask 077; printf 'username = %s\\npassword = %s\\ndomain = %s\\n' "
         f"{shlex.quote(username)} {shlex.quote(password)} {shlex.quote(DIRECTORY['directory_netbios_domain'])} > {auth}"
     )
     try:
-        return host.run(f"smbclient //fs01.lab.ornek.bel.tr/{share} -A {auth} -m SMB3 -c {shlex.quote(command)}")
+        return host.run(
+            f"KRB5CCNAME=MEMORY: smbclient //fs01.lab.ornek.bel.tr/{share} -A {auth} -m SMB3 --use-kerberos=off"
+            f" -c {shlex.quote(command)}"
+        )
     finally:
         host.run(f"rm -f {auth}")
 
@@ -139,11 +145,12 @@ def helpdesk_reset(dc, username: str, must_change: bool) -> str:
 
 
 def first_logon_change(desktop, username: str, temporary: str) -> str:
-    """What the user does at the first logon: the temporary password is refused for use and changed."""
+    """What the user does at the first logon: the temporary password is refused for use and changed,
+    with the desktop's Kerberos tools (kpasswd, from domain_join) against the DC's password service."""
     password = f"Kendi-{uuid.uuid4().hex[:12]}-7q"
     res = desktop.run(
         f"printf '%s\\n%s\\n%s\\n' {shlex.quote(temporary)} {shlex.quote(password)} {shlex.quote(password)}"
-        f" | smbpasswd -s -r dc01.lab.ornek.bel.tr -U {shlex.quote(username)}"
+        f" | KRB5CCNAME=MEMORY: LC_ALL=C.UTF-8 kpasswd {shlex.quote(f'{username}@{REALM}')}"
     )
     assert res.rc == 0, res.stdout + res.stderr
     return password
@@ -199,8 +206,14 @@ def test_a_leaver_is_disabled_on_the_leaving_date_and_refused_everywhere(dc, lab
     # The right password, set by an administrator: only the disabled flag stands in the way.
     password = helpdesk_reset(dc, "lab.fen2", must_change=False)
     res = smb(desktop, "fen-isleri", "lab.fen2", password, "ls")
-    assert res.rc != 0
+    assert res.rc != 0, f"a disabled account reached its share over NTLM: {res.stdout}{res.stderr}"
     assert "NT_STATUS_ACCOUNT_DISABLED" in res.stdout + res.stderr
+    # And no Kerberos ticket for it either: the KDC refuses the disabled principal.
+    kinit = desktop.run(
+        f"printf '%s\\n' {shlex.quote(password)} | KRB5CCNAME=MEMORY: LC_ALL=C.UTF-8 kinit lab.fen2@{REALM}"
+    )
+    assert kinit.rc != 0, "a disabled account got a Kerberos ticket"
+    assert "revoked" in (kinit.stdout + kinit.stderr).lower(), kinit.stdout + kinit.stderr
     desktop.run("sss_cache -E")
     acct = desktop.run(f"LC_ALL=C.UTF-8 sssctl user-checks -a acct -s login lab.fen2@{DOMAIN}")
     assert "pam_acct_mgmt: Success" not in acct.stdout + acct.stderr

@@ -3,8 +3,9 @@
 
     molecule test -s dhcp 2>&1 | scripts/molecule_steps.py .lab/runs/molecule-dhcp.log
 
-Molecule announces each step ("dhcp ➜ converge: Executing", then "Executed: Successful" or a
-failure); this notes the time of those lines and prints one line at the end, for example
+Molecule announces each step ("dhcp ➜ converge: Executing" on a terminal, "[dhcp > converge]
+Executing" otherwise, then "Executed: Successful" or a failure); this notes the time of those
+lines and prints one line at the end, for example
 "create 21s, prepare 35s, check 48s, converge 190s, idempotence 96s, verify 40s, destroy 6s".
 The first destroy (which only clears what a killed run left behind) is left out of the line.
 """
@@ -13,7 +14,8 @@ import re
 import sys
 import time
 
-STEP = re.compile(r"➜\W*(?P<step>[a-z_]+)\W*:\W*(?P<what>Executing|Executed)")
+# On a terminal: "dhcp ➜ converge: Executing"; in a log (CI): "INFO     [dhcp > converge] Executing".
+STEP = re.compile(r"(?:➜|\S >)\W*(?P<step>[a-z_]+)\W*:?\W*(?P<what>Executing|Executed)")
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 

@@ -15,7 +15,7 @@
 # lab alone).
 # A failing stage does not stop the later ones, so one run shows every failure.
 #
-# Time budget: the whole run has MAKE_TEST_BUDGET seconds (87 minutes by default: CI stops the job at 90).
+# Time budget: the whole run has MAKE_TEST_BUDGET seconds (88 minutes by default: CI stops the job at 90; a stopped stage gets 30 s after TERM, the teardown about 30).
 # A stage still running when the budget is spent is stopped (its whole process group), the stages
 # after it are not started, and the teardown still prints the stage times, each molecule scenario's
 # time and the failure lines: a run that is too slow says where its time went instead of being
@@ -35,7 +35,7 @@ if [ "${1:-}" = "__stage" ]; then
 else
   stage_only=""
 fi
-budget=${MAKE_TEST_BUDGET:-5220}
+budget=${MAKE_TEST_BUDGET:-5280}
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint unit netbox image molecule lab lablife)
 declare -a summary=() failed_stages=()
@@ -66,13 +66,13 @@ run_stage() {
   fi
   read -r b0 a0 < <(cpu_ticks)
   # Stopped with its whole process group (molecule, ansible, podman clients) when the budget runs
-  # out; KILL 60 s after TERM.
+  # out; KILL 30 s after TERM.
   if [ "${STAGE_QUIET:-0}" = 1 ]; then
     echo "=== stage $name: runs beside another stage; its output: .lab/runs/stage-$name.log"
-    timeout -k 60 "$left" "$@" >".lab/runs/stage-$name.log" 2>&1
+    timeout -k 30 "$left" "$@" >".lab/runs/stage-$name.log" 2>&1
     rc=$?
   else
-    timeout -k 60 "$left" "$@" 2>&1 | tee ".lab/runs/stage-$name.log"
+    timeout -k 30 "$left" "$@" 2>&1 | tee ".lab/runs/stage-$name.log"
     rc=${PIPESTATUS[0]}
   fi
   t1=$(date +%s)

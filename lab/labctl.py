@@ -964,7 +964,7 @@ def cmd_image(_args) -> None:
 def cmd_up(args) -> None:
     t0 = time.monotonic()
     # Under the lock that molecule's scenarios take: they may be creating instances on the same
-    # network and proxy right now (make test runs the molecule stage beside the lab stage).
+    # network and proxy right now (a scenario run by hand while the lab comes up, or two runs).
     with shared_state_lock():
         prepare_machine()
         ensure_image()

@@ -187,9 +187,15 @@ def apply_accounts(*extra: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def after_the_leaving_date():
-    """The role's date moved past lab.fen2's leaving date (and back afterwards, which enables it again)."""
-    leaver = next(u for u in DIRECTORY["directory_users"] if u["username"] == "lab.fen2")
+def after_the_leaving_date(dc):
+    """The role's date moved past lab.fen2's leaving date (and back afterwards, which enables it again).
+
+    The leaver knows a working password, set by the help desk before the run that disables the
+    account: only the disabled flag stands in the way. (Set after it, the password would enable the
+    account again: Samba 4.17's `samba-tool user setpassword` clears ACCOUNTDISABLE; see
+    docs/identity.md.)"""
+    leaver = dict(next(u for u in DIRECTORY["directory_users"] if u["username"] == "lab.fen2"))
+    leaver["password"] = helpdesk_reset(dc, "lab.fen2", must_change=False)
     day_after = dt.date.fromisoformat(str(leaver["leaving"])) + dt.timedelta(days=1)
     res = apply_accounts("-e", f"directory_accounts_today={day_after.isoformat()}")
     assert res.returncode == 0, res.stdout[-3000:]
@@ -203,8 +209,7 @@ def test_a_leaver_is_disabled_on_the_leaving_date_and_refused_everywhere(dc, lab
     assert int(found["userAccountControl"]) & UF_ACCOUNTDISABLE
     assert found["info"] == f"Talep: {after_the_leaving_date['talep']}"  # the data is kept while disabled
     desktop = lab_hosts["pardus02"]
-    # The right password, set by an administrator: only the disabled flag stands in the way.
-    password = helpdesk_reset(dc, "lab.fen2", must_change=False)
+    password = after_the_leaving_date["password"]
     res = smb(desktop, "fen-isleri", "lab.fen2", password, "ls")
     assert res.rc != 0, f"a disabled account reached its share over NTLM: {res.stdout}{res.stderr}"
     assert "NT_STATUS_ACCOUNT_DISABLED" in res.stdout + res.stderr

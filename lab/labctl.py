@@ -966,11 +966,7 @@ def cmd_up(args) -> None:
     # Under the lock that molecule's scenarios take: they may be creating instances on the same
     # network and proxy right now (a scenario run by hand while the lab comes up, or two runs).
     with shared_state_lock():
-        prepare_machine()
-        ensure_image()
-        ensure_ssh_key()
-        ensure_network()
-        ensure_proxy()
+        ensure_shared_state()
         hosts = lab_inventory_hosts()
         if args.hosts:
             unknown = set(args.hosts) - set(hosts)
@@ -1064,12 +1060,17 @@ def cmd_prepare(_args) -> None:
     """What every molecule scenario needs before it starts: image, SSH key, network, proxy and the
     AV mirror (its build takes its own lock, so other scenarios are not held up by it)."""
     with shared_state_lock():
-        prepare_machine()
-        ensure_image()
-        ensure_ssh_key()
-        ensure_network()
-        ensure_proxy()
+        ensure_shared_state()
     ensure_avmirror()
+
+
+def ensure_shared_state() -> None:
+    """What the lab's hosts and molecule's instances share; called under shared_state_lock()."""
+    prepare_machine()
+    ensure_image()
+    ensure_ssh_key()
+    ensure_network()
+    ensure_proxy()
 
 
 def cmd_molecule_create(args) -> None:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: every test of belediye-iac, stage by stage, with each stage's time.
+# `make test`: every test of belediye-iac, stage by stage (lint and netbox side by side), with each
+# stage's time and the machine's busy cores meanwhile.
 #
 #   scripts/test.sh                 all stages
 #   scripts/test.sh lint unit       only the named stages (deps and venv always run)
@@ -15,7 +16,8 @@
 # lab alone).
 # A failing stage does not stop the later ones, so one run shows every failure.
 #
-# Time budget: the whole run has MAKE_TEST_BUDGET seconds (88 minutes by default: CI stops the job at 90; a stopped stage gets 30 s after TERM, the teardown about 30).
+# Time budget: the whole run has MAKE_TEST_BUDGET seconds (88 minutes by default: CI stops the job at
+# 90; a stopped stage gets 30 s after TERM, the teardown takes about 30).
 # A stage still running when the budget is spent is stopped (its whole process group), the stages
 # after it are not started, and the teardown still prints the stage times, each molecule scenario's
 # time and the failure lines: a run that is too slow says where its time went instead of being

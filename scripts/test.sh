@@ -231,9 +231,6 @@ stage_molecule() {
   # containers; labctl serialises what they share (network, proxy, known_hosts).
   python lab/labctl.py prepare || return 1
   rm -f .lab/runs/flaky.txt
-  # Playbooks that the scenarios' tests run themselves write to a ledger of their own: the lab
-  # stage's tests check that the lab's ledger holds the lab's runs.
-  export BELEDIYE_LEDGER_PATH="$PWD/.lab/ledger/molecule.jsonl"
   # Longest first (times of a clean run on CI's two cores), so that the lanes end together; a
   # scenario missing from the list runs last. The mail scenario leaves clamd and the milter to the
   # lab, where the integration tests send EICAR through them (MOL_MAIL_CLAMAV=false).

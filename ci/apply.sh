@@ -9,6 +9,9 @@
 #   APPLY_SERIAL [1,25%]                batch sizes, comma-separated: numbers or percentages
 #   APPLY_MAX_FAIL_PERCENTAGE [0]       stop when more than this share of a batch fails (0-100)
 #   APPLY_DIR [reports/apply]           apply.log, apply.md, apply.json
+#   APPLY_DIFF [1]                      1: run with --diff, so that the ledger and apply.md hold each
+#                                       change's diff (the change evidence); 0 only where no one
+#                                       reads the evidence (the throw-away lab of `make test`)
 #   VAULT_PASSWORD_FILE, LEDGER_REQUIRED as for plan.sh; ALLOW_DIRTY=1 allows a dirty work tree
 # Extra arguments go to ansible-playbook. Exit status: ansible-playbook's; 2 for bad settings
 # (nothing ran); 4 when the run succeeded but the ledger did not record it.
@@ -20,9 +23,15 @@ PLAYBOOK=${PLAYBOOK:-playbooks/site.yml}
 APPLY_DIR=${APPLY_DIR:-reports/apply}
 APPLY_SERIAL=${APPLY_SERIAL:-1,25%}
 APPLY_MAX_FAIL_PERCENTAGE=${APPLY_MAX_FAIL_PERCENTAGE:-0}
+APPLY_DIFF=${APPLY_DIFF:-1}
 LEDGER_REQUIRED=${LEDGER_REQUIRED:-$([ -n "${CI_JOB_ID:-}" ] && echo 1 || echo 0)}
 [ -e "$INVENTORY" ] || ci_die "INVENTORY=$INVENTORY does not exist"
 [ -f "$PLAYBOOK" ] || ci_die "PLAYBOOK=$PLAYBOOK does not exist"
+case "$APPLY_DIFF" in
+  1) diff_arg=(--diff) ;;
+  0) diff_arg=() ;;
+  *) ci_die "APPLY_DIFF=$APPLY_DIFF: give 1 (with diffs) or 0" ;;
+esac
 
 # Settings are checked before anything runs; the playbook gets them as JSON extra vars.
 batch_vars=$(python3 - "$APPLY_SERIAL" "$APPLY_MAX_FAIL_PERCENTAGE" <<'PY'
@@ -44,6 +53,6 @@ PY
 ) || ci_die "bad batch settings (nothing was run)"
 ci_require_clean_tree
 
-ci_log "apply: serial $APPLY_SERIAL, max fail $APPLY_MAX_FAIL_PERCENTAGE% of a batch"
-ci_recorded_run apply "$APPLY_DIR" --diff -e "$batch_vars" "$@"
+ci_log "apply: serial $APPLY_SERIAL, max fail $APPLY_MAX_FAIL_PERCENTAGE% of a batch, diffs $([ "$APPLY_DIFF" = 1 ] && echo on || echo off)"
+ci_recorded_run apply "$APPLY_DIR" "${diff_arg[@]}" -e "$batch_vars" "$@"
 exit "$CI_RC"

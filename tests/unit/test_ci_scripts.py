@@ -108,6 +108,7 @@ def test_an_unrecorded_run_fails_the_job_only_when_the_ledger_is_required(setup)
         ("APPLY_SERIAL", "101%"),
         ("APPLY_MAX_FAIL_PERCENTAGE", "150"),
         ("APPLY_MAX_FAIL_PERCENTAGE", "-1"),
+        ("APPLY_DIFF", "yes"),
     ],
 )
 def test_bad_batch_settings_are_refused_before_anything_runs(setup, name, value):
@@ -117,6 +118,19 @@ def test_bad_batch_settings_are_refused_before_anything_runs(setup, name, value)
     assert name in res.stderr
     assert not (tmp / "managed.txt").exists()
     assert not (tmp / "ledger.jsonl").exists()
+
+
+def test_an_apply_without_diffs_still_records_each_change(setup):
+    tmp, env = setup
+    target = tmp / "managed.txt"
+    res = run("apply.sh", dict(env, APPLY_DIFF="0"), "-e", f"target={target}")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "diffs off" in res.stderr
+    assert target.read_text() == "desired\n"
+    record = json.loads((tmp / "apply" / "apply.json").read_text())
+    assert record["hosts"]["h1"]["changed"] == 1
+    assert [c["host"] for c in record["changes"]] == ["h1"]
+    assert not record["changes"][0].get("diff")
 
 
 def test_batch_settings_reach_the_playbook_as_a_list(setup):

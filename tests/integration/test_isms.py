@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from playrecap import recap  # lab/ is on sys.path (conftest.py)
+from labctl import group_members  # lab/ is on sys.path (conftest.py)
+from playrecap import recap
 
 from .conftest import BIN, ROOT
 
@@ -214,3 +215,24 @@ def test_a_broken_sudoers_setting_never_reaches_the_disk(lab_hosts):
     assert "bu_bir_ayar_degil" not in app01.check_output("cat /etc/sudoers.d/10-bgys-acc-01")
     assert app01.run("visudo -c").rc == 0
     assert app01.run("sudo -n -u ansible sudo -n true").rc == 0
+
+
+# --- Host class and directorate ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["app01", "pardus01", "pardus02"])
+def test_the_baseline_follows_the_host_class_and_the_directorate(lab_hosts, inventory, name):
+    """A server refuses USB storage and mounts /proc with hidepid; a desktop does neither, unless
+    its directorate's data refuses USB (the lab: Fen İşleri allows it, Bilgi İşlem does not). The
+    default locale is the inventory's. The molecule scenario has a server only."""
+    data = inventory["_meta"]["hostvars"][name]
+    desktop = name in group_members(inventory, "desktops")
+    usb_allowed = desktop and bool(data.get("isms_baseline_usb_storage_allowed", False))
+    host = lab_hosts[name]
+    with host.sudo():
+        usb = host.file("/etc/modprobe.d/bgys-usb-01.conf").content_string
+        fstab = host.file("/etc/fstab").content_string
+        lang = host.check_output(". /etc/default/locale && echo $LANG")
+    assert ("install usb-storage /bin/false" in usb) == (not usb_allowed), f"{name}: {usb}"
+    assert ("hidepid=invisible" in fstab) == (not desktop), f"{name}: {fstab}"
+    assert lang == data.get("common_default_locale", "en_US.UTF-8")

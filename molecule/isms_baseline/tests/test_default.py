@@ -15,8 +15,6 @@ import pytest
 ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 KEY = ROOT / ".lab" / "ssh" / "id_ed25519"
 KNOWN_HOSTS = ROOT / ".lab" / "ssh" / "known_hosts"
-SERVER = "isms-debian"
-DESKTOP = "isms-pardus"
 
 
 @pytest.fixture
@@ -24,10 +22,6 @@ def root(host):
     """The instance, with commands run as root (the probes read root-only files)."""
     with host.sudo():
         yield host
-
-
-def name(host) -> str:
-    return host.backend.get_hostname()
 
 
 def ssh(host, *options: str, user: str = "ansible", command: str = "true") -> subprocess.CompletedProcess:
@@ -178,13 +172,9 @@ def test_repeated_failures_lock_the_account(root):
 
 
 def test_login_shells_get_a_readonly_idle_timeout_and_umask_027(root):
-    if name(root) == DESKTOP:
-        # The desktop carries an active exception for BGYS-SES-01 (a kiosk): left alone.
-        assert not root.file("/etc/profile.d/bgys-ses-01.sh").exists
-    else:
-        res = root.run("runuser -u personel.bir -- bash -lc 'echo $TMOUT; TMOUT=0'")
-        assert res.stdout.split()[0] == "900"
-        assert "readonly" in res.stderr
+    res = root.run("runuser -u personel.bir -- bash -lc 'echo $TMOUT; TMOUT=0'")
+    assert res.stdout.split()[0] == "900"
+    assert "readonly" in res.stderr
     assert root.check_output("runuser -u personel.bir -- bash -lc umask") == "0027"
 
 
@@ -200,17 +190,14 @@ def test_sudo_is_logged_to_its_own_rotated_file(root):
 # --- Kernel, filesystems, media, services ----------------------------------------------------
 
 
-def test_usb_storage_follows_the_host_class_and_directorate(root):
-    conf = root.file("/etc/modprobe.d/bgys-usb-01.conf").content_string
-    if name(root) == SERVER:
-        assert "install usb-storage /bin/false" in conf
-    else:
-        assert "install usb-storage" not in conf  # this desktop's directorate allows USB storage
+# A server never allows USB storage and hides other users' processes; the desktop class (USB by
+# directorate, no hidepid) is checked on the lab's Pardus desktops (tests/integration/test_isms.py).
+def test_a_server_refuses_usb_storage(root):
+    assert "install usb-storage /bin/false" in root.file("/etc/modprobe.d/bgys-usb-01.conf").content_string
 
 
-def test_hidepid_applies_to_servers_only(root):
-    fstab = root.file("/etc/fstab").content_string
-    assert ("hidepid=invisible" in fstab) == (name(root) == SERVER)
+def test_a_server_mounts_proc_with_hidepid(root):
+    assert "hidepid=invisible" in root.file("/etc/fstab").content_string
 
 
 def test_sysctl_files_carry_the_hardening_but_are_not_applied_in_a_container(root):

@@ -49,8 +49,8 @@ unit: venv ## pytest unit tests of the plugins
 molecule: deps venv ## Every molecule scenario
 	scripts/test.sh image molecule
 
-integration: deps venv ## The lab stage alone: up, ci/apply.sh, ci/plan.sh (no change left), integration tests, down
-	scripts/test.sh lab
+integration: deps venv ## The lab alone: up, ci/apply.sh, then ci/plan.sh (no change left) and the integration tests, down
+	scripts/test.sh lab integration
 
 image: deps venv ## Build or reuse the lab base image
 	$(LABCTL) image

@@ -145,7 +145,9 @@ def test_every_host_fetches_a_new_database_from_the_mirror_and_clamd_uses_it(lab
     lagging = dict(lab_hosts)
     deadline = time.monotonic() + 120
     while lagging and time.monotonic() < deadline:
-        lagging = {n: h for n, h in lagging.items() if header_version(h) != bumped}
+        # A newer version is fine: molecule's antivirus scenario, beside this stage, may bump the
+        # same mirror, and each database holds every earlier version's signature too.
+        lagging = {n: h for n, h in lagging.items() if header_version(h) < bumped}
         time.sleep(2)
     journals = {n: h.run("journalctl -u clamav-freshclam -n 8 --no-pager -o cat").stdout for n, h in lagging.items()}
     assert not lagging, f"still on an older database: {sorted(lagging)}; freshclam said: {journals}"
@@ -163,4 +165,4 @@ def test_every_host_fetches_a_new_database_from_the_mirror_and_clamd_uses_it(lab
     assert expected in out
     report = build_report(tmp_path_factory)
     versions = {name: row["Version"] for name, row in report["hosts"].items()}
-    assert set(versions.values()) == {str(bumped)}, versions
+    assert all(str(v).isdigit() and int(v) >= bumped for v in versions.values()), versions

@@ -241,9 +241,11 @@ def bumped():
 def test_freshclam_fetches_an_update_and_clamd_uses_it(host, bumped):
     assert root_run(host, "systemctl kill --kill-whom=main --signal=SIGUSR1 clamav-freshclam").rc == 0
     deadline = time.monotonic() + 180
-    while header_version(host) != bumped and time.monotonic() < deadline:
+    # A newer version is fine: the lab's integration tests, beside this scenario in make test, may
+    # bump the same mirror, and each database holds every earlier version's signature too.
+    while header_version(host) < bumped and time.monotonic() < deadline:
         time.sleep(2)
-    assert header_version(host) == bumped
+    assert header_version(host) >= bumped
     sample = f"/root/bump-{bumped}.txt"
     write_bytes(host, sample, avmirror.bump_text(bumped).encode())
     expected = f"{avmirror.BUMP_SIGNATURE}{bumped}.UNOFFICIAL FOUND"

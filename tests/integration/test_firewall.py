@@ -1,8 +1,9 @@
 """The lab gateway fw01 (roles/firewall, nftables), tested with real traffic between lab networks.
 
-pardus02 sits on the clients LAN (eth1, blab1) with a lease from dhcp01; app01 has eth2 on the
-lab's stand-in for the internet (blab2). The only way between the two segments is fw01, which
-routes them, NATs the clients LAN onto the internet segment and drops everything its policy
+pardus02 sits on the clients LAN (eth1, blab1) with a lease from fw01 itself, the LAN's DHCP
+server (so the policy must admit the desktops' requests); app01 has eth2 on the lab's stand-in for
+the internet (blab2). The only way between the two segments is fw01, which routes them, NATs the
+clients LAN onto the internet segment and drops everything its policy
 (inventories/lab/group_vars/nftables_firewalls.yml) does not allow. Its logged connections reach
 log01's 5651 traffic class through ulogd2 and the host's syslog forwarding.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import uuid
@@ -48,7 +50,7 @@ def client(lab_hosts):
     """pardus02 with a lease on the clients LAN and the internet segment routed via fw01.
 
     The lab's hosts have no default route (tests/integration/test_lab.py): a lease taken here
-    brings dhcp01's router option, fw01, as a default route, so the lease is released afterwards.
+    brings the router option, fw01, as a default route, so the lease is released afterwards.
     """
     pardus = lab_hosts["pardus02"]
     leased = False
@@ -148,6 +150,25 @@ def test_a_flow_no_rule_allows_is_dropped_not_refused(client, web):
 def test_the_gateway_itself_refuses_ssh_from_the_clients_lan(client):
     # (The probe speaks HTTP; it never gets that far: the SYN is dropped.)
     assert http_get(client["host"], GATEWAY_CLIENTS, 22, seconds=3) == "timeout"
+
+
+def dhcp_rule_packets(fw01) -> int:
+    """Packets counted by the rule istemci-dhcp in fw01's input chain."""
+    chain = sh(fw01, "nft list chain inet belediye input")
+    [count] = re.findall(
+        r'udp dport 67 ct state new counter packets (\d+) bytes \d+ accept comment "istemci-dhcp"', chain
+    )
+    return int(count)
+
+
+def test_the_gateways_dhcp_rule_admits_a_renewal_from_the_clients_lan(client, fw01):
+    # Kea reads requests through a raw socket, which sees them before nftables does: a lease taken
+    # says nothing about the policy, so the rule's own counter is what shows that it admits them.
+    # A renewal is a unicast from the desktop's address to fw01's udp 67 (Kea ignores this one).
+    before = dhcp_rule_packets(fw01)
+    probe = f"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('{GATEWAY_CLIENTS}', 67))"
+    sh(client["host"], f"python3 -c {shlex.quote(probe)}")
+    assert wait_for(lambda: dhcp_rule_packets(fw01) > before, timeout=10), "istemci-dhcp counted no packet"
 
 
 def test_the_logged_connection_reaches_the_5651_traffic_class_on_log01(client, web, lab_hosts):

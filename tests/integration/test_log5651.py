@@ -1,7 +1,8 @@
-"""Law 5651, end to end in the lab: a Pardus desktop takes a DHCP lease from dhcp01, the lease
-event travels over syslog-TLS to log01 and is filed in the IP allocation class; closed days are
-signed with an RFC 3161 token from the lab TSA (lab/tsa/tsa.py, started by labctl on the bridge);
-verification names every tampered file; a TSA outage loses nothing and the backlog is signed later.
+"""Law 5651, end to end in the lab: a Pardus desktop takes a DHCP lease from the gateway fw01 (the
+lab's DHCP server, as in a small directorate), the lease event travels over syslog-TLS to log01 and
+is filed in the IP allocation class; closed days are signed with an RFC 3161 token from the lab TSA
+(lab/tsa/tsa.py, started by labctl on the bridge); verification names every tampered file; a TSA
+outage loses nothing and the backlog is signed later.
 
 Signing needs a closed day, and a real one closes only at midnight. The signing tests therefore
 work on a test tree on log01 (/srv/log5651-itest, with its own copy of the deployed configuration)
@@ -27,6 +28,8 @@ LABCTL = [str(BIN / "python"), str(ROOT / "lab" / "labctl.py")]
 TOOL = "/usr/local/sbin/log5651"
 TEST_ROOT = "/srv/log5651-itest"
 TEST_CONFIG = "/etc/log5651/itest.json"
+DHCP_SERVER = "fw01"  # the lab gateway serves DHCP on the clients LAN (inventories/lab/hosts.yml)
+GATEWAY_CLIENTS = "10.231.8.1"  # fw01 eth1, the plan's gateway of lab/clients
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,7 @@ def today(log01) -> str:
 
 @pytest.fixture(scope="module")
 def lease(lab_hosts, log01, today):
-    """pardus01 takes a real lease on its clients LAN interface (eth1) from dhcp01."""
+    """pardus01 takes a real lease on its clients LAN interface (eth1) from fw01's Kea."""
     pardus = lab_hosts["pardus01"]
     if pardus.run("command -v dhclient").rc != 0:
         # The lab client's DHCP client (a real Pardus desktop has NetworkManager's), via the lab apt proxy.
@@ -52,14 +55,22 @@ def lease(lab_hosts, log01, today):
     res = pardus.run("timeout 60 dhclient -1 -v eth1")
     assert res.rc == 0, f"pardus01 got no lease on eth1: {res.stderr}"
     addr = pardus.check_output("ip -o -4 addr show dev eth1 | awk '{print $4}'").split("/")[0]
-    return {"mac": mac, "ip": addr}
+    # dhclient's record of the lease it holds now: the last one in its lease file.
+    options = pardus.check_output("cat /var/lib/dhcp/dhclient.leases").rsplit("lease {", 1)[-1]
+    return {"mac": mac, "ip": addr, "options": options}
 
 
 def test_pardus_desktop_leases_an_address_from_the_plan(lease, lab_hosts):
     assert re.fullmatch(r"10\.231\.8\.(1[0-9][0-9])", lease["ip"]), lease
     assert 100 <= int(lease["ip"].rsplit(".", 1)[1]) <= 199
-    leases = lab_hosts["dhcp01"].check_output("cat /var/lib/kea/kea-leases4.csv")
+    leases = lab_hosts[DHCP_SERVER].check_output("cat /var/lib/kea/kea-leases4.csv")
     assert any(line.startswith(lease["ip"] + ",") and lease["mac"] in line.lower() for line in leases.splitlines())
+
+
+def test_the_lease_comes_from_the_gateway_which_is_also_its_router(lease):
+    # fw01 answers on its clients LAN address, and the router option is fw01 too.
+    assert f"option dhcp-server-identifier {GATEWAY_CLIENTS};" in lease["options"], lease["options"]
+    assert f"option routers {GATEWAY_CLIENTS};" in lease["options"], lease["options"]
 
 
 def test_lease_event_reaches_the_log_server_in_the_ip_allocation_class(lease, log01, today):
@@ -79,7 +90,7 @@ def test_lease_event_reaches_the_log_server_in_the_ip_allocation_class(lease, lo
     # Filed in the protected class tree only: not in the general tree that group adm reads.
     # Kea's own log names the MAC too (DHCP4_LEASE_ALLOC [hwtype=1 <mac>]): it is filed in the class.
     # (The desktop's own dhclient names its own MAC in the desktop's own log; that is not a lease record.)
-    general = log01.run(f"grep -rli '{lease['mac']}' /var/log/remote/dhcp01/ 2>/dev/null")
+    general = log01.run(f"grep -rli '{lease['mac']}' /var/log/remote/{DHCP_SERVER}/ 2>/dev/null")
     assert general.stdout.strip() == "", f"lease lines leaked into the general log tree: {general.stdout}"
     # The class tree is readable by the dedicated group only.
     stat = log01.check_output(f"stat -c '%a %U %G' /srv/log5651/dhcp/{today}")

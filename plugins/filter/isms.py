@@ -16,6 +16,10 @@ Filters:
 ``isms_name_list_problems(lists, host='')``, ``isms_sysctl_problems(settings, host='')``
     Input checks of the role's assert.yml, one call per kind instead of one task per item:
     each returns a list of messages naming the host, the variable and what is wrong.
+``isms_ownership_drift(wanted, found, owner=None, group=None, mode=None)``
+    Of the wanted owners and modes (mappings with path, owner, group, mode, or plain paths that
+    take the keyword defaults), those whose file is among ``found`` (the ``files`` of
+    ansible.builtin.find) and differs: what the role's file tasks still have to change.
 ``isms_results(plan, probes, mode)``
     Join the plan with the audit probe's outcome per control into result lines:
     pass, fail, exception or not_applicable, with a finding where an auditor must look.
@@ -315,6 +319,36 @@ def isms_sysctl_problems(settings, host: str = "") -> list[str]:
     return problems
 
 
+def _octal(mode, what: str) -> int:
+    """A mode as the file module reads it: text is octal ("0640"), a number is the bits (0o640)."""
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        return mode
+    try:
+        return int(str(mode), 8)
+    except ValueError:
+        raise AnsibleFilterError(f"isms_ownership_drift: {what} has mode {mode!r}, not an octal number") from None
+
+
+def isms_ownership_drift(wanted, found, owner=None, group=None, mode=None) -> list:
+    """The entries of `wanted` whose file exists (is in `found`) with another owner, group or mode."""
+    by_path = {f["path"]: f for f in found or []}
+    drift = []
+    for entry in wanted or []:
+        want = {"path": entry, "owner": owner, "group": group, "mode": mode}
+        if isinstance(entry, Mapping):
+            want = {**want, **entry}
+        have = by_path.get(want["path"])
+        if have is None:
+            continue
+        if (
+            have.get("pw_name") != want["owner"]
+            or have.get("gr_name") != want["group"]
+            or _octal(have.get("mode"), want["path"]) != _octal(want["mode"], want["path"])
+        ):
+            drift.append(want if not isinstance(entry, Mapping) else entry)
+    return drift
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -322,6 +356,7 @@ class FilterModule:
             "isms_merge_exceptions": merge_exceptions,
             "isms_plan": isms_plan,
             "isms_results": isms_results,
+            "isms_ownership_drift": isms_ownership_drift,
             "isms_toggle_problems": isms_toggle_problems,
             "isms_range_problems": isms_range_problems,
             "isms_name_list_problems": isms_name_list_problems,

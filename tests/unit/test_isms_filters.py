@@ -617,6 +617,7 @@ def test_filter_plugin_exposes_the_filters_by_their_documented_names():
         "isms_range_problems",
         "isms_name_list_problems",
         "isms_sysctl_problems",
+        "isms_ownership_drift",
     }
     undocumented = [name for name in names - {"isms_merge_exceptions"} if f"``{name}" not in isms.__doc__]
     assert not undocumented
@@ -748,3 +749,40 @@ def test_name_list_problems(name, item, expected):
 )
 def test_sysctl_problems(name, settings, bad):
     assert len(isms.isms_sysctl_problems(settings, "h")) == bad, name
+
+
+FOUND = [
+    {"path": "/etc/passwd", "pw_name": "root", "gr_name": "root", "mode": "0644"},
+    {"path": "/etc/shadow", "pw_name": "root", "gr_name": "shadow", "mode": "0640"},
+    {"path": "/etc/cron.d", "pw_name": "root", "gr_name": "root", "mode": "0755"},
+]
+PASSWD = {"path": "/etc/passwd", "owner": "root", "group": "root", "mode": "0644"}
+SHADOW = {"path": "/etc/shadow", "owner": "root", "group": "shadow", "mode": "0640"}
+
+
+@pytest.mark.parametrize(
+    ("wanted", "defaults", "expected"),
+    [
+        pytest.param([PASSWD, SHADOW], {}, [], id="files-that-match-need-nothing"),
+        pytest.param([{**PASSWD, "mode": "0600"}], {}, [{**PASSWD, "mode": "0600"}], id="another-mode-is-drift"),
+        pytest.param([{**SHADOW, "group": "root"}], {}, [{**SHADOW, "group": "root"}], id="another-group-is-drift"),
+        pytest.param([{**PASSWD, "owner": "bin"}], {}, [{**PASSWD, "owner": "bin"}], id="another-owner-is-drift"),
+        pytest.param([{**PASSWD, "path": "/etc/absent"}], {}, [], id="a-missing-file-is-left-alone"),
+        pytest.param([{**PASSWD, "mode": 0o644}], {}, [], id="a-numeric-mode-is-the-bits"),
+        pytest.param([{**PASSWD, "mode": "644"}], {}, [], id="a-mode-without-leading-zero-is-octal"),
+        pytest.param(
+            ["/etc/cron.d", "/etc/cron.daily"],
+            {"owner": "root", "group": "root", "mode": "0700"},
+            [{"path": "/etc/cron.d", "owner": "root", "group": "root", "mode": "0700"}],
+            id="plain-paths-take-the-defaults",
+        ),
+        pytest.param([], {}, [], id="nothing-wanted"),
+    ],
+)
+def test_ownership_drift(wanted, defaults, expected):
+    assert isms.isms_ownership_drift(wanted, FOUND, **defaults) == expected
+
+
+def test_ownership_drift_names_a_bad_mode():
+    with pytest.raises(AnsibleFilterError, match="/etc/passwd has mode 'rw'"):
+        isms.isms_ownership_drift([{**PASSWD, "mode": "rw"}], FOUND)

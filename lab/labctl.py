@@ -622,10 +622,21 @@ def avmirror_container(staging: Path, env: dict[str, str]) -> tuple[int, str]:
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
     args += [image_ref(), "/bin/sh", "/build/build.sh"]
-    try:
-        res = run(args, check=False, quiet=True, timeout=AVMIRROR_BUILD_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return 124, f"the build container did not finish within {AVMIRROR_BUILD_TIMEOUT}s"
+    # A new container that could not reach the apt proxy at all gets one more try (seen once, under
+    # full load with molecule's instances coming and going on the same bridge: every connect timed
+    # out while the running hosts used the proxy). Any other failure is reported as it is.
+    for attempt in (1, 2):
+        try:
+            res = run(args, check=False, quiet=True, timeout=AVMIRROR_BUILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return 124, f"the build container did not finish within {AVMIRROR_BUILD_TIMEOUT}s"
+        apt_log = staging / "apt.log"
+        apt_text = apt_log.read_text(errors="replace") if apt_log.exists() else ""
+        unreachable = f"Could not connect to {GATEWAY}:{PROXY_PORT}" in apt_text
+        if res.returncode == 0 or not unreachable or attempt == 2:
+            return res.returncode, res.stderr
+        log(f"note: the AV mirror's build container could not reach {GATEWAY}:{PROXY_PORT}; trying once more")
+        time.sleep(5)
     return res.returncode, res.stderr
 
 

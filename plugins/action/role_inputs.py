@@ -25,13 +25,7 @@ from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import add_all_plugin_dirs
 from ansible.utils.vars import combine_vars
 
-ACTIONS = {
-    "assert": "assert",
-    "set_fact": "set_fact",
-    "debug": "debug",
-    "include_vars": "include_vars",
-    "fail": "fail",
-}
+ACTIONS = frozenset({"assert", "set_fact", "debug", "include_vars", "fail"})
 KEYWORDS = {"name", "when", "loop", "loop_control", "vars", "no_log", "tags"}
 # The same options as the documentation stub plugins/modules/role_inputs.py.
 ARGUMENT_SPEC = {
@@ -176,9 +170,7 @@ class ActionModule(ActionBase):
                 if not all(templar.evaluate_conditional(c) for c in as_list(task.get("when"))):
                     continue
                 self._act(role, name, action, args, templar, variables, notes)
-        except Failure:
-            raise
-        except AnsibleError as exc:
+        except AnsibleError as exc:  # a Failure is not an AnsibleError: it passes through
             host = variables.get("inventory_hostname", "?")
             raise Failure(f"host {host}: role {role}: task '{name}': {exc.message}", role, name) from exc
 

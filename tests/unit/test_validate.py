@@ -90,6 +90,20 @@ MALFORMED = [
     ("host-address-duplicated", "app01", {"ansible_host": "10.231.0.11"}, ["ansible_host", "10.231.0.11"]),
     ("host-address-outside-plan", "app01", {"ansible_host": "192.168.50.5"}, ["192.168.50.5"]),
     ("host-address-is-gateway", "app01", {"ansible_host": "10.231.0.1"}, ["10.231.0.1", "gateway"]),
+    # Zabbix agent (roles/monitoring_agent)
+    (
+        "zabbix-server-is-a-name",
+        "pardus01",
+        {"monitoring_agent_servers": ["zabbix.lab.ornek.bel.tr"]},
+        ["monitoring_agent_servers[0]", "names are refused"],
+    ),
+    (
+        "zabbix-server-any-host",
+        "fw01",
+        {"monitoring_agent_servers": ["0.0.0.0/0"]},
+        ["monitoring_agent_servers[0]", "every host"],
+    ),
+    ("zabbix-psk-too-short", "app01", {"monitoring_agent_psk": "ab" * 8}, ["monitoring_agent_psk", "16 hex digits"]),
     # Devices (playbooks/specs/<family>.yml and plugins/filter/devices.py)
     (
         "camera-policy-unknown",
@@ -190,6 +204,15 @@ def test_password_hash_never_appears_in_the_output(lab_copy, fault):
     assert "gizlituz" not in res.stdout + res.stderr
 
 
+def test_zabbix_psk_never_appears_in_the_output(lab_copy):
+    secret = "gizli-zabbix-anahtari-" + "7" * 40
+    set_host_vars(lab_copy, "app01", {"monitoring_agent_psk": secret})
+    res = run_playbook("validate.yml", lab_copy, "--limit", "app01", "-vvv")
+    assert res.returncode != 0
+    assert "monitoring_agent_psk has characters that are not hex digits" in res.stdout
+    assert "gizli-zabbix" not in res.stdout + res.stderr
+
+
 @pytest.mark.slow(seconds=38)
 def test_site_stops_before_any_host_is_contacted(lab_copy):
     """With bad data, site.yml fails in validation; the play that changes hosts never starts."""
@@ -197,7 +220,7 @@ def test_site_stops_before_any_host_is_contacted(lab_copy):
     res = run_playbook("site.yml", lab_copy)
     assert res.returncode != 0
     assert "PLAY [Inventory data is valid before anything changes]" in res.stdout
-    assert "PLAY [Every Linux host has the common baseline]" not in res.stdout
+    assert "PLAY [Every Linux host has the common baseline and a Zabbix agent]" not in res.stdout
     assert "Gathering Facts" not in res.stdout
 
 

@@ -28,6 +28,13 @@ BAD = [
         },
         ["sections[0]", "sub-path"],
     ),
+    (
+        "listen-on-a-network",
+        "app01",
+        {"web_server_listen_addresses": ["10.231.0.0/24"]},
+        ["web_server_listen_addresses", "single addresses"],
+    ),
+    ("listen-not-an-address", "app01", {"web_server_listen_addresses": ["app01"]}, ["web_server_listen_addresses[0]"]),
     ("hsts-too-short", "app01", {"web_server_hsts_max_age": 3600}, ["web_server_hsts_max_age"]),
     ("acme-without-email", "app01", {"web_server_tls_source": "acme"}, ["web_server_acme_email"]),
     (

@@ -239,7 +239,7 @@ stage_molecule() {
   # scenario missing from the list runs last. The mail scenario leaves clamd and the milter to the
   # lab, where the integration tests send EICAR through them (MOL_MAIL_CLAMAV=false).
   local longest_first=(identity isms_baseline log_server pardus_desktop antivirus backup_target backup_client
-    mail_server dhcp firewall switch windows_baseline monitoring_agent)
+    mail_server web dhcp firewall switch windows_baseline monitoring_agent)
   local scenarios=() s
   for s in "${longest_first[@]}"; do [ -f "molecule/$s/molecule.yml" ] && scenarios+=("$s"); done
   for s in molecule/*/molecule.yml; do

@@ -1,21 +1,32 @@
-"""Behaviour of the central log server on two converged Debian 12 instances.
+"""Behaviour of the central log server on one converged Debian 12 instance, in two settings.
 
-logsrv-debian has the defaults (TLS with any client certificate of the scenario's CA, no plain
-port); logsrv-peers accepts one client name (x509/name) and plain syslog from 127.0.0.0/8 only.
+Most tests see the defaults (TLS with any client certificate of the scenario's CA, no plain port).
+The last section applies the peers setting with reconfigure.yml (one client name under x509/name,
+plain syslog from 127.0.0.0/8 only) and tests what it changes; pytest runs a file's tests in order.
 Messages are sent on the instance itself with the client material prepare.yml put in
 /root/mol-tls: RFC 5425 frames (octet counting) over TLS to the instance's lab address, so that
 the source resolves to the instance's own name, as another host's would.
 """
 
 import json
+import os
+import re
 import shlex
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
-DEFAULTS = "logsrv-debian"
-PEERS = "logsrv-peers"
+SCENARIO = Path(__file__).resolve().parents[1]
+# The second setting, as an inventory would give it (molecule.yml has the defaults).
+PEERS_SETTING = {
+    "log_server_tls_auth_mode": "x509/name",
+    "log_server_tls_permitted_peers": ["logclient.mol.ornek.bel.tr"],
+    "log_server_plain_enabled": True,
+    "log_server_plain_sources": ["127.0.0.0/8"],
+}
 ROOT = "/srv/log5651"
 GENERAL = "/var/log/remote"
 TLS = "/root/mol-tls"
@@ -113,10 +124,9 @@ def test_tls_listener_is_up(host):
     assert host.socket("tcp://0.0.0.0:6514").is_listening
 
 
-def test_plain_port_is_off_by_default_and_on_where_asked(host):
-    plain_expected = name(host) == PEERS
-    assert host.socket("tcp://0.0.0.0:514").is_listening == plain_expected
-    assert host.socket("udp://0.0.0.0:514").is_listening == plain_expected
+def test_plain_port_is_off_by_default(host):
+    assert not host.socket("tcp://0.0.0.0:514").is_listening
+    assert not host.socket("udp://0.0.0.0:514").is_listening
 
 
 def test_listener_speaks_tls_1_2_or_1_3_only(host):
@@ -217,33 +227,9 @@ def test_a_certificate_of_another_ca_is_refused(host, marker):
     assert never_filed(host, marker)
 
 
-def test_under_x509_name_only_a_permitted_name_may_send(host, marker):
-    out = send_tls(host, [("cron", f"{marker}-other from a certificate of the CA")], cert="otherclient")
-    if name(host) == DEFAULTS:  # x509/certvalid: any certificate of the CA
-        assert wait_for_grep(host, f"{marker}-other", GENERAL)
-    else:
-        assert "closed" in out
-        assert never_filed(host, f"{marker}-other")
-
-
-def test_plain_port_accepts_listed_networks_and_counts_the_others(host, marker, today):
-    if name(host) != PEERS:
-        pytest.skip("the plain port is open on logsrv-peers only")
-    address = lab_address(host)
-    host.run(f"logger -n 127.0.0.1 -P 514 -T -t mol-plain {marker}-tcp-ok")
-    host.run(f"logger -n 127.0.0.1 -P 514 -d -t mol-plain {marker}-udp-ok")
-    host.run(f"logger -n {address} -P 514 -T -t mol-plain {marker}-refused")
-    host.run(f"logger -n {address} -P 514 -d -t mol-plain {marker}-refused")
-    assert wait_for_grep(host, f"{marker}-tcp-ok", GENERAL) == f"{GENERAL}/localhost/{today}.log"
-    assert wait_for_grep(host, f"{marker}-udp-ok", GENERAL) == f"{GENERAL}/localhost/{today}.log"
-    assert never_filed(host, f"{marker}-refused", wait=1)
-    # Counted per address in rsyslog's counter file (a line every 10 s in this scenario).
-    stats = f"/var/log/log-server/rsyslog-stats-{today}.log"
-    deadline = time.monotonic() + 60
-    with host.sudo():
-        while host.run(f"grep -q 'log_server_plain_refused: origin=dynstats.bucket.*{address}=' {stats}").rc != 0:
-            assert time.monotonic() < deadline, f"no refused count for {address} in {stats}"
-            time.sleep(1)
+def test_under_x509_certvalid_any_certificate_of_the_ca_may_send(host, marker):
+    send_tls(host, [("cron", f"{marker}-other from a certificate of the CA")], cert="otherclient")
+    assert wait_for_grep(host, f"{marker}-other", GENERAL)
 
 
 # --- a full disk -----------------------------------------------------------------------------
@@ -327,3 +313,66 @@ def test_tls_key_is_root_only(host):
     with host.sudo():
         key = host.file("/etc/log-server/tls/server.key")
         assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+
+
+# --- the peers setting (reconfigure.yml; these tests run last) ---------------------------------
+
+
+def reconfigure(*options: str) -> str:
+    """reconfigure.yml with the peers setting, as an operator's run; returns its plain output."""
+    extra = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "peers-setting.json"
+    extra.write_text(json.dumps(PEERS_SETTING))
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"@{extra}", *options,
+            str(SCENARIO / "reconfigure.yml")]  # fmt: skip
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+    out = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", res.stdout + res.stderr).split())
+    assert res.returncode == 0, out[-4000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def peers(host):
+    """The peers setting applied, and applied once more: the second run must change nothing."""
+    first = reconfigure()
+    second = reconfigure()
+    return first, second
+
+
+def test_the_peers_setting_applies_and_a_second_run_changes_nothing(host, peers):
+    first, second = peers
+    changed = [int(n) for n in re.findall(rf"{name(host)} : ok=\d+ changed=(\d+)", first + " " + second)]
+    assert len(changed) == 2, first[-2000:]
+    assert changed[0] > 0, changed
+    assert changed[1] == 0, changed
+
+
+def test_plain_port_listens_where_asked(host, peers):
+    assert host.socket("tcp://0.0.0.0:514").is_listening
+    assert host.socket("udp://0.0.0.0:514").is_listening
+
+
+def test_under_x509_name_only_a_permitted_name_may_send(host, peers, marker):
+    send_tls(host, [("cron", f"{marker}-permitted from the permitted name")])
+    assert wait_for_grep(host, f"{marker}-permitted", GENERAL)
+    out = send_tls(host, [("cron", f"{marker}-other from a certificate of the CA")], cert="otherclient")
+    assert "closed" in out
+    assert never_filed(host, f"{marker}-other")
+
+
+def test_plain_port_accepts_listed_networks_and_counts_the_others(host, peers, marker, today):
+    address = lab_address(host)
+    host.run(f"logger -n 127.0.0.1 -P 514 -T -t mol-plain {marker}-tcp-ok")
+    host.run(f"logger -n 127.0.0.1 -P 514 -d -t mol-plain {marker}-udp-ok")
+    host.run(f"logger -n {address} -P 514 -T -t mol-plain {marker}-refused")
+    host.run(f"logger -n {address} -P 514 -d -t mol-plain {marker}-refused")
+    assert wait_for_grep(host, f"{marker}-tcp-ok", GENERAL) == f"{GENERAL}/localhost/{today}.log"
+    assert wait_for_grep(host, f"{marker}-udp-ok", GENERAL) == f"{GENERAL}/localhost/{today}.log"
+    assert never_filed(host, f"{marker}-refused", wait=1)
+    # Counted per address in rsyslog's counter file (a line every 10 s in this scenario).
+    stats = f"/var/log/log-server/rsyslog-stats-{today}.log"
+    deadline = time.monotonic() + 60
+    with host.sudo():
+        while host.run(f"grep -q 'log_server_plain_refused: origin=dynstats.bucket.*{address}=' {stats}").rc != 0:
+            assert time.monotonic() < deadline, f"no refused count for {address} in {stats}"
+            time.sleep(1)

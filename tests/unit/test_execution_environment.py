@@ -36,7 +36,6 @@ DEV_TOOLS = {
     "pytest-testinfra",
     "pytest-xdist",
     "ruff",
-    "sslyze",  # the lab web tests hold app01 to Mozilla's intermediate TLS profile with it
     "yamllint",
 }
 # What our plugins and roles need on the controller, whoever imports it.

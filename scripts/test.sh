@@ -238,8 +238,11 @@ stage_molecule() {
   # Longest first (times of a clean run on CI's two cores), so that the lanes end together; a
   # scenario missing from the list runs last. The mail scenario leaves clamd and the milter to the
   # lab, where the integration tests send EICAR through them (MOL_MAIL_CLAMAV=false).
-  local longest_first=(identity isms_baseline log_server pardus_desktop antivirus backup_target backup_client
-    mail_server web dhcp firewall switch windows_baseline monitoring_agent)
+  # (Measured 2026-12-02 beside the integration stage: identity 808 s, isms_baseline 326, log_server 301,
+  # backup_target 229, backup_client 170, pardus_desktop 159, mail_server 141, antivirus 135, dhcp 134,
+  # web 96, firewall 67, switch 65, monitoring_agent 37, windows_baseline 20.)
+  local longest_first=(identity isms_baseline log_server backup_target backup_client pardus_desktop mail_server
+    antivirus dhcp web firewall switch monitoring_agent windows_baseline)
   local scenarios=() s
   for s in "${longest_first[@]}"; do [ -f "molecule/$s/molecule.yml" ] && scenarios+=("$s"); done
   for s in molecule/*/molecule.yml; do

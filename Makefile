@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 LABCTL := $(PY) lab/labctl.py
 
 .PHONY: help demo test deps venv lint unit image lab-up lab-down lab-status converge audit molecule integration docs clean \
-	hooks plan apply ledger-verify change-report netbox-up netbox-down netbox-seed netbox-drift netbox-sync
+	bench hooks plan apply ledger-verify change-report netbox-up netbox-down netbox-seed netbox-drift netbox-sync
 
 # Runs against the lab keep their own run ledger; production runs use the control node's
 # (/var/log/belediye-iac/ledger.jsonl, see plugins/callback/README.md) unless this is set.
@@ -33,6 +33,9 @@ demo: deps venv ## Build the lab and converge it with playbooks/site.yml
 
 test: ## Run every test stage (lint, unit, image, molecule, lab integration) with timings
 	scripts/test.sh
+
+bench: venv ## Benchmarks on the lab `make demo` built: tuned vs stock, 1-20 hosts, device fleets (reports/bench/)
+	scripts/bench.sh
 
 deps: ## Install the machine packages the lab needs (root)
 	scripts/deps.sh

@@ -131,3 +131,37 @@ def test_every_segment_has_its_own_bridge_network_and_interface_and_a_vlan_in_th
         values = [getattr(s, attr) for s in labctl.SEGMENTS]
         assert len(set(values)) == len(values), attr
     assert labctl.BRIDGE not in {s.bridge for s in labctl.SEGMENTS}
+
+
+def test_scale_hosts_sit_between_the_fixed_hosts_and_the_molecule_range():
+    hosts = labctl.scale_hosts(labctl.SCALE_MAX)
+    fixed = {
+        str(h["ansible_host"])
+        for group in yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())["all"]["children"].values()
+        for h in _walk_hosts(group)
+    }
+    dynamic = labctl.ipaddress.ip_network(labctl.DYNAMIC_RANGE)
+    addresses = [labctl.ipaddress.ip_address(h["address"]) for h in hosts.values()]
+    assert len(set(addresses)) == labctl.SCALE_MAX
+    assert all(a in labctl.SUBNET and a not in dynamic and str(a) not in fixed for a in addresses)
+    assert list(hosts)[:2] == ["scale01", "scale02"]
+    assert labctl.scale_hosts(0) == {}
+
+
+def _walk_hosts(group: dict):
+    for host in (group or {}).get("hosts", {}).values():
+        if host and "ansible_host" in host:
+            yield host
+    for child in (group or {}).get("children", {}).values():
+        yield from _walk_hosts(child)
+
+
+@pytest.mark.parametrize("count", [0, 3])
+def test_scale_inventory_puts_the_hosts_in_servers_with_their_addresses(tmp_path, monkeypatch, count):
+    monkeypatch.setattr(labctl, "SCALE_DIR", tmp_path)
+    path = labctl.write_scale_inventory(labctl.scale_hosts(count))
+    data = yaml.safe_load(path.read_text())
+    group = data["all"]["children"]["linux"]["children"]["servers"]["children"]["scale_servers"]
+    assert {name: h["ansible_host"] for name, h in (group["hosts"] or {}).items()} == {
+        name: h["address"] for name, h in labctl.scale_hosts(count).items()
+    }

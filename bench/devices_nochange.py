@@ -281,27 +281,26 @@ def markdown(report: dict) -> str:
     rows = [
         [f"{r['setup']}: {r['label']}", r["forks"], f"{r['median_s']:.1f}", ", ".join(f"{w:.1f}" for w in r["runs_s"]),
          f"{r['s_per_device']:.2f}", f"{r['controller_cpu_s_per_device']:.2f}",
-         f"{r['simulator_cpu_s_per_device']:.3f}"]
+         f"{r['simulator_cpu_s_per_device']:.3f}", f"{r['others_cpu_share']:.0%}"]
         for r in report["setups"]
     ]  # fmt: skip
     cpu_floor = min(r["controller_cpu_s_per_device"] for r in report["setups"]) / report["cores"]
-    others = max(r["others_cpu_share"] for r in report["setups"])
     return "\n".join([
         f"## Devices: `playbooks/devices.yml`, no change, {report['cameras']} cameras and {report['terminals']} "
         "PDKS terminals",
         "",
-        f"{report['date']}, {report['cores']} cores (other processes took up to {others:.0%} of them during the "
-        f"runs), ansible-core {report['ansible_core']}. {report['devices']} simulated devices "
-        f"({report['cameras']} IP cameras, {report['terminals']} PDKS terminals) on loopback, in one process beside "
-        f"the control node. Median of {report['repeat']} interleaved round(s) after a converge run "
+        f"{report['date']}, {report['cores']} cores, ansible-core {report['ansible_core']}. {report['devices']} "
+        f"simulated devices ({report['cameras']} IP cameras, {report['terminals']} PDKS terminals) on loopback, in one "
+        f"process beside the control node. Median of {report['repeat']} interleaved round(s) after a converge run "
         f"({report['converge_s']:.0f} s) and an unmeasured warm-up; every measured run changed nothing. "
         "Logs: `.lab/runs/bench/devices-*.log`.",
         "",
         table(["setup", "forks", "median s", "runs s", "s per device", "control node CPU s per device",
-               "simulators CPU s per device"], rows, "lrrlrrr"),  # fmt: skip
+               "simulators CPU s per device", "cores taken by other processes"], rows, "lrrlrrrr"),  # fmt: skip
         "",
         f"A / B: {report['ratio_a_to_b']:.2f}x. The control node's CPU time alone, spread over {report['cores']} "
-        f"cores, comes to {cpu_floor:.2f} s per device.",
+        f"cores, comes to {cpu_floor:.2f} s per device. The machine is shared: the last column is the share of its "
+        "cores that processes outside the bench took during the runs.",
         "",
         f"**Verdict: {report['verdict']['text']}.**",
         "",

@@ -8,7 +8,7 @@ ControlPersist=60s, the linear strategy). The paths, vars plugins, vault and run
 playbooks need them. The rounds alternate the setups (A B, then B A) so that a slow spell of the
 machine falls on both; each run must change nothing, or the bench stops.
 
-    .venv/bin/python bench/ansible_tuning.py [--host app01] [--repeat 1] [--json F] [--markdown F]
+    .venv/bin/python bench/ansible_tuning.py [--host app01] [--repeat 1] [--warm-up] [--json F] [--markdown F]
 
 The issue's target: the tuned setup at least 2x as fast as the stock one on the lab's no-change run.
 """
@@ -74,13 +74,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="app01", help="the one-host scope (default app01: web, mail relay, backups)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--warm-up", action="store_true", help="one unmeasured run first")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     settings = tuned_settings()
     t0 = time.monotonic()
-    print("ansible_tuning: warm-up run (tuned, whole lab, not measured)", flush=True)
-    site_run("tuned", None, 0)
+    if args.warm_up:
+        print("ansible_tuning: warm-up run (tuned, whole lab, not measured)", flush=True)
+        site_run("tuned", None, 0)
     runs: dict[str, dict[str, list[Run]]] = {s: {k: [] for k in SETUPS} for s in (args.host, "lab")}
     for n in range(1, args.repeat + 1):
         order = list(SETUPS) if n % 2 else list(reversed(SETUPS))

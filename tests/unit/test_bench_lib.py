@@ -80,7 +80,8 @@ a task whose name is long enough to leave no room for the dashes at all 101.25s
 
 
 def test_profile_tasks_recap_is_read_slowest_first():
-    found = scale.slowest_tasks(PROFILE_OUTPUT)
+    # profile_tasks prints a recap after each playbook of the run; the last one covers them all
+    found = scale.slowest_tasks("TASKS RECAP ***\nGathering Facts ---- 1.00s\n" + PROFILE_OUTPUT)
     assert found == [
         ("a task whose name is long enough to leave no room for the dashes at all", 101.25),
         ("isms_baseline : AIDE's database is current", 12.5),
@@ -117,3 +118,18 @@ def test_tuning_verdict_is_twice_as_fast_on_the_lab(stock, verdict):
     assert f"the lab run {verdict} it" in text
     assert "| `ANSIBLE_FORKS` | `5` | `25` |" in text
     assert "whole lab (9 hosts)" in text
+
+
+def test_scale_table_has_stock_only_where_it_ran_and_the_hosts_cpu():
+    results = {
+        1: {"tuned": {**result(50.0), "hosts_cpu_s": 35.0}, "stock": {**result(100.0), "hosts_cpu_s": 40.0}},
+        5: {"tuned": {**result(150.0), "hosts_cpu_s": 175.0}},
+        20: {"tuned": {**result(600.0), "hosts_cpu_s": None}, "stock": result(1200.0)},
+    }
+    text = scale.markdown(results, [1, 5, 20], [], 10.0, None, 1)
+    assert "| 5 | tuned | 150.0 | 30.0 | 75.0 | 35.0 |" in text
+    assert "| 5 | stock" not in text
+    assert "| 20 | tuned | 600.0 | 30.0 | 300.0 | ? |" in text
+    assert "Stock / tuned: 2.00x at 1, 2.00x at 20." in text
+    assert "12.00x the time of 1 (tuned)** and 12.00x (stock)" in text
+    assert "tuned misses it" in text

@@ -6,7 +6,8 @@
 #   BENCH_REPEAT=3 scripts/bench.sh        more interleaved rounds per setup (default 1)
 #
 # Each stage compares two setups measured in the same run; the summary with all of them, and the plot
-# of time against host count, go to reports/bench/summary.md (and .json, .svg beside it).
+# of time against host count, go to reports/bench/summary.md (and .json, .svg beside it). A stage not
+# run this time keeps its section from its last run (each section carries its date).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH" CONTAINERS_CONF="$PWD/lab/containers.conf" ANSIBLE_NOCOLOR=1
@@ -44,7 +45,7 @@ for s in $stages; do
               --markdown "$out/tuning.md" ;;
     scale) stage scale python bench/scale.py --repeat "$repeat" --json "$out/scale.json" \
              --markdown "$out/scale.md" --svg "$out/scale.svg" ;;
-    devices) stage devices python bench/devices_nochange.py --repeat "$(( repeat < 3 ? 3 : repeat ))" \
+    devices) stage devices python bench/devices_nochange.py --repeat "$repeat" \
                --json "$out/devices.json" --markdown "$out/devices.md" ;;
     *) echo "bench: unknown stage $s (tuning, scale, devices)" >&2; exit 2 ;;
   esac
@@ -58,9 +59,9 @@ done
   echo
   echo "| stage | s |"
   echo "|---|---:|"
-  for s in $stages; do echo "| $s | ${took[$s]:-not run} |"; done
+  for s in tuning scale devices; do echo "| $s | ${took[$s]:-not run now: its section, if any, is from an earlier run} |"; done
   echo
-  for s in $stages; do
+  for s in tuning scale devices; do
     if [ -f "$out/$s.md" ] && [ -z "${failed[$s]:-}" ]; then cat "$out/$s.md"; echo; fi
   done
 } > "$out/summary.md"

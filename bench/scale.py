@@ -73,7 +73,8 @@ def baseline_args(count: int) -> list[str]:
 
 
 def converge(count: int) -> float:
-    """Two runs: the first converges the scale hosts, the second must change nothing."""
+    """One run that converges the scale hosts. No second run to prove it: every measured run that follows
+    must change nothing, or the bench stops."""
     start = time.monotonic()
     argv = [str(BIN / "ansible-playbook"), *baseline_args(count)]
     log = LOGS / "scale-converge.log"
@@ -83,7 +84,6 @@ def converge(count: int) -> float:
                              stderr=subprocess.STDOUT, check=False)  # fmt: skip
     if res.returncode != 0:
         sys.exit(f"scale: converging the scale hosts failed, see {log}")
-    playbook(baseline_args(count), LEDGER, LOGS / "scale-second.log", what="scale (second converge run)")
     return time.monotonic() - start
 
 
@@ -106,15 +106,15 @@ def slowest_tasks(stdout: str, limit: int = 20) -> list[tuple[str, float]]:
     return sorted(found, key=lambda item: -item[1])[:limit]
 
 
-def markdown(results: dict, counts: list[int], top: list[tuple[str, float]], converge_s: float, svg: str | None,
+def markdown(results: dict, counts: list[int], top: list[tuple[str, float]], converge_s: float | None, svg: str | None,
              repeat: int) -> str:  # fmt: skip
     """The section of the summary. `results[n][setup]` holds benchlib.summary() plus `hosts_cpu_s` (None when
     unknown); the tuned setup is measured at every count, the stock one at least at the first and last."""
     rows = []
     for n in counts:
         for setup, r in results[n].items():
-            hosts_cpu = "?" if r.get("hosts_cpu_s") is None else round(r["hosts_cpu_s"] / n, 1)
-            rows.append([n, setup, r["median_s"], round(r["median_s"] / n, 2), r["cpu_s"], hosts_cpu, r["tasks"],
+            host_cpu = "?" if r.get("hosts_cpu_s") is None else round(r["hosts_cpu_s"] / n, 1)
+            rows.append([n, setup, r["median_s"], round(r["median_s"] / n, 2), r["cpu_s"], host_cpu, r["tasks"],
                          round(r["median_s"] / max(r["tasks"], 1), 3)])  # fmt: skip
     one, most = counts[0], counts[-1]
     growth = {s: results[most][s]["median_s"] / results[one][s]["median_s"] for s in SETUPS if s in results[most]}
@@ -122,12 +122,13 @@ def markdown(results: dict, counts: list[int], top: list[tuple[str, float]], con
                if "stock" in results[n]}  # fmt: skip
     verdict = "meets" if growth["tuned"] <= 3 else "misses"
     total = sum(s for _, s in top) or 1
+    converged = "converged before" if converge_s is None else f"converged first in {converge_s:.0f}s"
     stock_growth = f" and {growth['stock']:.2f}x (stock)" if "stock" in growth else ""
     lines = [
         "## Scale: the server baseline's no-change run at " + ", ".join(str(n) for n in counts) + " hosts",
         "",
         f"{datetime.date.today()}, {os.cpu_count()} cores; `playbooks/linux.yml` + `playbooks/isms.yml` on the scale "
-        f"hosts of `lab/labctl.py scale {most}` (converged first in {converge_s:.0f}s); median of {repeat} "
+        f"hosts of `lab/labctl.py scale {most}` ({converged}); median of {repeat} "
         "interleaved round(s), every run changed nothing. The managed hosts are containers on the same cores as "
         'the control node: their CPU (the column "hosts CPU s per host") competes with the control node\'s.',
         "",
@@ -174,6 +175,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--remove", action="store_true", help="remove the scale hosts at the end (default: keep "
                         "them, converged, for the next run; `make lab-down` removes them)")  # fmt: skip
+    parser.add_argument(
+        "--no-converge",
+        action="store_true",
+        help="the scale hosts are converged already (a run on 20 hosts takes 10 min here; a measured run that "
+        "changes anything stops the bench)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--svg", type=Path, help="the plot of time against host count (linked from the Markdown)")
@@ -185,12 +192,14 @@ def main() -> int:
     t0 = time.monotonic()
     labctl_scale(counts[-1])
     try:
-        print(f"scale: converging {counts[-1]} scale hosts", flush=True)
-        converge_s = converge(counts[-1])
-        print(f"scale: converged in {converge_s:.0f}s", flush=True)
+        converge_s = None
+        if not args.no_converge:
+            print(f"scale: converging {counts[-1]} scale hosts", flush=True)
+            converge_s = converge(counts[-1])
+            print(f"scale: converged in {converge_s:.0f}s", flush=True)
         ids = container_ids(counts[-1])
         runs: dict[int, dict[str, list[Run]]] = {n: {} for n in counts}
-        hosts_cpu: dict[int, dict[str, list[float | None]]] = {n: {} for n in counts}
+        host_cpu_runs: dict[int, dict[str, list[float | None]]] = {n: {} for n in counts}
         for r in range(1, args.repeat + 1):
             for i, n in enumerate(counts):
                 setups = [s for s in SETUPS if s == "tuned" or n in stock_counts]
@@ -201,7 +210,7 @@ def main() -> int:
                     hosts_cpu_now = hosts_cpu(ids[:n])
                     used = None if before is None or hosts_cpu_now is None else hosts_cpu_now - before
                     runs[n].setdefault(setup, []).append(run)
-                    hosts_cpu[n].setdefault(setup, []).append(used)
+                    host_cpu_runs[n].setdefault(setup, []).append(used)
                     print(f"  {n:>2} hosts {setup:<6} {run.wall:7.1f}s wall, {run.cpu:7.1f} CPU-s control node, "
                           f"{used if used is None else round(used, 1)} CPU-s hosts", flush=True)  # fmt: skip
         top = slowest_tasks(runs[counts[-1]]["tuned"][-1].stdout)
@@ -209,7 +218,7 @@ def main() -> int:
         if args.remove:
             labctl_scale(0)
     results = {n: {s: summary(r) for s, r in by.items()} for n, by in runs.items()}
-    for n, by in hosts_cpu.items():
+    for n, by in host_cpu_runs.items():
         for setup, used in by.items():
             known = [u for u in used if u is not None]
             results[n][setup]["hosts_cpu_s"] = round(statistics.median(known), 1) if known else None
@@ -226,7 +235,7 @@ def main() -> int:
     print(f"scale: done in {time.monotonic() - t0:.0f}s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {"counts": counts, "cores": os.cpu_count(), "converge_s": round(converge_s, 1),
+        report = {"counts": counts, "cores": os.cpu_count(), "converge_s": converge_s,
                   "results": {str(n): v for n, v in results.items()}, "top_tasks": top}  # fmt: skip
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.markdown:

@@ -4,6 +4,7 @@
 #   scripts/bench.sh                       every stage: tuning, scale, devices
 #   BENCH_STAGES="scale devices" scripts/bench.sh    some of them
 #   BENCH_REPEAT=3 scripts/bench.sh        more interleaved rounds per setup (default 1)
+#   BENCH_SCALE_CONVERGED=1 scripts/bench.sh   the scale hosts are converged already: skip their converge run
 #
 # Each stage compares two setups measured in the same run; the summary with all of them, and the plot
 # of time against host count, go to reports/bench/summary.md (and .json, .svg beside it). A stage not
@@ -43,7 +44,7 @@ for s in $stages; do
   case $s in
     tuning) stage tuning python bench/ansible_tuning.py --repeat "$repeat" --json "$out/tuning.json" \
               --markdown "$out/tuning.md" ;;
-    scale) stage scale python bench/scale.py --repeat "$repeat" --json "$out/scale.json" \
+    scale) stage scale python bench/scale.py --repeat "$repeat" ${BENCH_SCALE_CONVERGED:+--no-converge} --json "$out/scale.json" \
              --markdown "$out/scale.md" --svg "$out/scale.svg" ;;
     devices) stage devices python bench/devices_nochange.py --repeat "$repeat" \
                --json "$out/devices.json" --markdown "$out/devices.md" ;;

@@ -133,3 +133,10 @@ def test_scale_table_has_stock_only_where_it_ran_and_the_hosts_cpu():
     assert "Stock / tuned: 2.00x at 1, 2.00x at 20." in text
     assert "12.00x the time of 1 (tuned)** and 12.00x (stock)" in text
     assert "tuned misses it" in text
+
+
+def test_scale_says_when_the_hosts_were_converged_before():
+    results = {1: {"tuned": result(50.0)}, 20: {"tuned": result(140.0)}}
+    assert "(converged before)" in scale.markdown(results, [1, 20], [], None, None, 1)
+    assert "(converged first in 1620s)" in scale.markdown(results, [1, 20], [], 1620.0, None, 1)
+    assert "tuned meets it" in scale.markdown(results, [1, 20], [], None, None, 1)

@@ -28,6 +28,7 @@ case " $stages " in *" tuning "* | *" scale "*)
 esac
 
 declare -A took failed
+nfailed=0
 stage() {
   local name=$1 t0 rc; shift
   t0=$(date +%s)
@@ -37,7 +38,7 @@ stage() {
   rc=$?
   took[$name]=$(( $(date +%s) - t0 ))
   echo "bench: stage $name finished rc=$rc in ${took[$name]}s"
-  [ $rc -eq 0 ] || failed[$name]=$rc
+  if [ $rc -ne 0 ]; then failed[$name]=$rc; nfailed=$((nfailed + 1)); fi
 }
 
 for s in $stages; do
@@ -67,7 +68,7 @@ done
   done
 } > "$out/summary.md"
 echo "bench: summary in $out/summary.md"
-if [ ${#failed[@]} -gt 0 ]; then
+if [ $nfailed -gt 0 ]; then
   echo "bench: FAILED stages: ${!failed[*]}" >&2
   exit 1
 fi

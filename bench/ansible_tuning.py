@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from benchlib import ROOT, STOCK, Run, playbook, summary, table, tuned_settings
+from benchlib import ROOT, STOCK, Run, playbook, summary, table, tuned_settings, write_outputs
 
 LOGS = ROOT / ".lab" / "runs" / "bench"
 SETUPS = {"tuned": {}, "stock": STOCK}
@@ -94,14 +93,9 @@ def main() -> int:
     text = markdown(results, settings, args.host, args.repeat)
     print(text)
     print(f"ansible_tuning: done in {time.monotonic() - t0:.0f}s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {"host": args.host, "repeat": args.repeat, "cores": os.cpu_count(), "stock": STOCK,
-                  "tuned": settings, "results": results}  # fmt: skip
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text, encoding="utf-8")
+    report = {"host": args.host, "repeat": args.repeat, "cores": os.cpu_count(), "stock": STOCK,
+              "tuned": settings, "results": results}  # fmt: skip
+    write_outputs(args.json, report, args.markdown, text)
     return 0
 
 

@@ -96,6 +96,16 @@ def playbook(args: list[str], env: dict[str, str], log: Path | None = None, what
     return Run(wall, cpu, hosts, res.stdout)
 
 
+def write_outputs(json_path: Path | None, report: dict, markdown_path: Path | None, text: str) -> None:
+    """A stage's results: the data as JSON and its section of reports/bench/summary.md, where asked."""
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if markdown_path:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(text, encoding="utf-8")
+
+
 def summary(runs: list[Run]) -> dict:
     walls = [r.wall for r in runs]
     return {

@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import BIN, ROOT, STOCK, Run, playbook, table, tuned_settings
+from benchlib import BIN, ROOT, STOCK, Run, playbook, table, tuned_settings, write_outputs
 from playrecap import recap  # benchlib puts lab/ on the path
 
 TARGET_S_PER_DEVICE = 0.3
@@ -392,12 +392,7 @@ def main() -> int:
     text = markdown(report)
     print(text)
     print(f"devices_nochange: done in {report['total_s']}s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text, encoding="utf-8")
+    write_outputs(args.json, report, args.markdown, text)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import re
 import statistics
@@ -30,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import BIN, ROOT, STOCK, Run, playbook, summary, svg_plot, table
+from benchlib import BIN, ROOT, STOCK, Run, playbook, summary, svg_plot, table, write_outputs
 
 LOGS = ROOT / ".lab" / "runs" / "bench"
 INVENTORY = ROOT / ".lab" / "scale" / "hosts.yml"
@@ -233,14 +232,9 @@ def main() -> int:
     text = markdown(results, counts, top, converge_s, svg_name, args.repeat)
     print(text)
     print(f"scale: done in {time.monotonic() - t0:.0f}s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {"counts": counts, "cores": os.cpu_count(), "converge_s": converge_s,
-                  "results": {str(n): v for n, v in results.items()}, "top_tasks": top}  # fmt: skip
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text, encoding="utf-8")
+    report = {"counts": counts, "cores": os.cpu_count(), "converge_s": converge_s,
+              "results": {str(n): v for n, v in results.items()}, "top_tasks": top}  # fmt: skip
+    write_outputs(args.json, report, args.markdown, text)
     return 0
 
 

@@ -140,3 +140,12 @@ def test_scale_says_when_the_hosts_were_converged_before():
     assert "(converged before)" in scale.markdown(results, [1, 20], [], None, None, 1)
     assert "(converged first in 1620s)" in scale.markdown(results, [1, 20], [], 1620.0, None, 1)
     assert "tuned meets it" in scale.markdown(results, [1, 20], [], None, None, 1)
+
+
+def test_a_stage_writes_its_json_and_its_section_where_asked(tmp_path):
+    out = tmp_path / "reports" / "bench"
+    benchlib.write_outputs(out / "x.json", {"a": [1, 2]}, out / "x.md", "## X\n")
+    assert (out / "x.md").read_text() == "## X\n"
+    assert benchlib.json.loads((out / "x.json").read_text()) == {"a": [1, 2]}
+    benchlib.write_outputs(None, {}, None, "")  # nothing asked, nothing written
+    assert sorted(p.name for p in out.iterdir()) == ["x.json", "x.md"]

@@ -17,6 +17,12 @@ out=reports/bench
 stages=${BENCH_STAGES:-tuning scale devices}
 repeat=${BENCH_REPEAT:-1}
 mkdir -p "$out"
+for s in $stages; do
+  case $s in
+    tuning | scale | devices) ;;
+    *) echo "bench: unknown stage $s (tuning, scale, devices)" >&2; exit 2 ;;
+  esac
+done
 
 case " $stages " in *" tuning "* | *" scale "*)
   for host in log01 app01 fw01; do
@@ -49,7 +55,6 @@ for s in $stages; do
              --markdown "$out/scale.md" --svg "$out/scale.svg" ;;
     devices) stage devices python bench/devices_nochange.py --repeat "$repeat" \
                --json "$out/devices.json" --markdown "$out/devices.md" ;;
-    *) echo "bench: unknown stage $s (tuning, scale, devices)" >&2; exit 2 ;;
   esac
 done
 

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import ROOT, STOCK, Run, playbook, summary, table, tuned_settings, write_outputs
+from benchlib import LEDGER, ROOT, STOCK, Run, playbook, summary, table, tuned_settings, write_outputs
 
 LOGS = ROOT / ".lab" / "runs" / "bench"
 SETUPS = {"tuned": {}, "stock": STOCK}
@@ -30,11 +30,7 @@ SETUPS = {"tuned": {}, "stock": STOCK}
 
 def site_run(setup: str, limit: str | None, n: int) -> Run:
     args = ["-i", "inventories/lab", "playbooks/site.yml"] + (["--limit", limit] if limit else [])
-    env = {
-        **SETUPS[setup],
-        "BELEDIYE_LEDGER_PATH": str(ROOT / ".lab" / "ledger" / "bench.jsonl"),
-        "BELEDIYE_LEDGER_SYSLOG": "false",
-    }
+    env = {**SETUPS[setup], **LEDGER}
     scope = limit or "lab"
     run = playbook(args, env, LOGS / f"tuning-{scope}-{setup}-{n}.log", what="ansible_tuning")
     print(f"  {scope:<8} {setup:<6} {run.wall:7.1f}s wall, {run.cpu:7.1f} CPU-s, {run.tasks} task results", flush=True)

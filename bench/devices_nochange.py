@@ -40,8 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib import BIN, ROOT, STOCK, Run, playbook, table, tuned_settings, write_outputs
-from playrecap import recap  # benchlib puts lab/ on the path
+from benchlib import ROOT, STOCK, Run, playbook, table, tuned_settings, write_outputs
 
 TARGET_S_PER_DEVICE = 0.3
 PLAYBOOK = "playbooks/devices.yml"
@@ -201,17 +200,10 @@ def ledger_env(workdir: Path) -> dict[str, str]:
 
 def converge(inventory_dir: Path, workdir: Path, hosts: set[str]) -> tuple[float, int]:
     """The first run, with our ansible.cfg: it may change things, but must not fail. (wall s, hosts changed)"""
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", **ledger_env(workdir)}
-    start = time.monotonic()
-    res = subprocess.run([str(BIN / "ansible-playbook"), *playbook_args(inventory_dir)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=False)  # fmt: skip
-    wall = time.monotonic() - start
-    (LOGS / "devices-converge.log").write_text(res.stdout + res.stderr, encoding="utf-8")
-    if res.returncode != 0:
-        sys.exit(f"devices_nochange: the converge run failed (rc {res.returncode}):\n{res.stdout[-3000:]}")
-    seen = recap(res.stdout)
-    check_hosts(seen, hosts, "the converge run")
-    return wall, sum(1 for r in seen.values() if r.get("changed"))
+    run = playbook(playbook_args(inventory_dir), ledger_env(workdir), LOGS / "devices-converge.log",
+                   what="devices_nochange (converge)", no_change=False)  # fmt: skip
+    check_hosts(run.hosts, hosts, "the converge run")
+    return run.wall, sum(1 for r in run.hosts.values() if r.get("changed"))
 
 
 def check_hosts(seen: dict[str, dict[str, int]], hosts: set[str], what: str) -> None:

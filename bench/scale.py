@@ -29,13 +29,12 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import BIN, ROOT, STOCK, Run, playbook, summary, svg_plot, table, write_outputs
+from benchlib import BIN, LEDGER, ROOT, STOCK, Run, playbook, summary, svg_plot, table, write_outputs
 
 LOGS = ROOT / ".lab" / "runs" / "bench"
 INVENTORY = ROOT / ".lab" / "scale" / "hosts.yml"
 PLAYBOOKS = ["playbooks/linux.yml", "playbooks/isms.yml"]
 SETUPS = {"tuned": {}, "stock": STOCK}
-LEDGER = {"BELEDIYE_LEDGER_PATH": str(ROOT / ".lab" / "ledger" / "bench.jsonl"), "BELEDIYE_LEDGER_SYSLOG": "false"}
 # A line of profile_tasks' TASKS RECAP: "common : Packages are installed ------------------- 3.21s" (a long
 # name leaves fewer dashes, or none)
 PROFILE_LINE = re.compile(r"^(?P<task>.*?\S) -*\s?(?P<secs>\d+\.\d+)s$")
@@ -74,16 +73,8 @@ def baseline_args(count: int) -> list[str]:
 def converge(count: int) -> float:
     """One run that converges the scale hosts. No second run to prove it: every measured run that follows
     must change nothing, or the bench stops."""
-    start = time.monotonic()
-    argv = [str(BIN / "ansible-playbook"), *baseline_args(count)]
-    log = LOGS / "scale-converge.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w", encoding="utf-8") as out:
-        res = subprocess.run(argv, cwd=ROOT, env={**os.environ, **LEDGER, "ANSIBLE_NOCOLOR": "1"}, stdout=out,
-                             stderr=subprocess.STDOUT, check=False)  # fmt: skip
-    if res.returncode != 0:
-        sys.exit(f"scale: converging the scale hosts failed, see {log}")
-    return time.monotonic() - start
+    run = playbook(baseline_args(count), LEDGER, LOGS / "scale-converge.log", what="scale (converge)", no_change=False)
+    return run.wall
 
 
 # Every measured run, in both setups, times its tasks with profile_tasks (a few timestamps per task); the
